@@ -1,0 +1,61 @@
+# The single entry point: build stages, run their tests.
+#   make stage N=4   (or make stage4, or make stage 4)   builds ./stage4
+#   make test N=4    runs that stage's tests; make test runs them all
+# `make help` lists every target.
+
+CC       ?= cc
+CPPFLAGS += -D_GNU_SOURCE
+CFLAGS   ?= -O2
+CFLAGS   += -std=c11 -Wall -Wextra -Werror
+BATS     ?= bats
+
+# 01-clone ... : one directory per stage; its number, without the leading
+# zero, names the binary: 04-pid -> ./stage4.
+STAGE_DIRS := $(sort $(wildcard [0-9][0-9]-*))
+number_of   = $(patsubst 0%,%,$(firstword $(subst -, ,$1)))
+dir_of      = $(filter $1-% 0$1-%,$(STAGE_DIRS))
+STAGES     := $(foreach d,$(STAGE_DIRS),$(call number_of,$d))
+
+# `make stage 4` and `make test 4`: a bare stage number among the goals is N.
+N ?= $(firstword $(filter $(STAGES),$(MAKECMDGOALS)))
+check_n = $(if $(filter $(N),$(STAGES)),,$(error N=$(N) is not a stage; stages here: $(STAGES)))
+
+.PHONY: all stage test clean help $(STAGES)
+
+all: $(addprefix stage,$(STAGES))
+
+stage:
+	$(if $(N),,$(error say which stage: make stage N=4))$(check_n)
+	@$(MAKE) --no-print-directory stage$(N)
+
+# The number itself, as a goal, does nothing: `make stage 4` builds via `stage`.
+$(STAGES):
+	@:
+
+define stage_rule
+stage$(call number_of,$1): $(wildcard $1/*.c $1/*.h) stage.h
+	$$(CC) $$(CPPFLAGS) $$(CFLAGS) -o $$@ $(wildcard $1/*.c) $$(LDFLAGS)
+endef
+$(foreach d,$(STAGE_DIRS),$(eval $(call stage_rule,$d)))
+
+# Every stage's tests, or with N one stage's file plus the contract that
+# every stage keeps (tests/contract.bats, run for the stages in STAGES).
+TEST_STAGES = $(if $(N),$(N),$(STAGES))
+TEST_FILES  = $(if $(N),tests/$(call dir_of,$(N)).bats tests/contract.bats,tests)
+
+test: $(if $(N),stage$(N),all)
+	$(if $(N),$(check_n))
+	@command -v $(BATS) >/dev/null || { echo "make test needs bats-core: sudo apt-get install bats" >&2; exit 1; }
+	STAGES="$(TEST_STAGES)" $(BATS) $(BATS_FLAGS) $(TEST_FILES)
+
+clean:
+	rm -f $(wildcard stage[0-9] stage[0-9][0-9])
+
+help:
+	@echo "make                  build every stage (./stage1 ... ./stage$(lastword $(STAGES)))"
+	@echo "make stage N=4        build ./stage4 (also: make stage4, make stage 4)"
+	@echo "make test             run every stage's tests (as root: sudo make test)"
+	@echo "make test N=4         run one stage's tests"
+	@echo "make clean            remove what the build made"
+	@echo "make CC=clang         build with clang instead of cc"
+	@echo "Variables: N=stage number, CC, CFLAGS, BATS, BATS_FLAGS (e.g. --tap)"

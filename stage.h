@@ -1,0 +1,289 @@
+/*
+ * stage.h - what every stage needs and none of them teaches.
+ *
+ * Each NN-name/main.c is one lesson. The plumbing they all share lives here
+ * so that diffing two neighbouring main.c files shows the lesson and nothing
+ * else:
+ *
+ *   say(), die()            progress lines and the one-line error exit (125)
+ *   child_stack_top()       memory for the child to run on
+ *   make_pipe()             every descriptor we open is close-on-exec
+ *   wait_for_parent(),      the parent->child "setup is done" pipe (stage 03 on)
+ *   release_child()
+ *   exec_command()          the child's last step: exec, or report why not
+ *   wait_for_container()    the parent's last step: forward signals, reap,
+ *                           turn the child's end into our exit status
+ *
+ * See ../shared/CONTRACT.md for what these promise.
+ */
+#ifndef STAGE_H
+#define STAGE_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Exit statuses of the stage itself, the same as `docker run`'s. */
+enum { EXIT_STAGE_FAILED = 125, EXIT_CANNOT_EXEC = 126, EXIT_NOT_FOUND = 127 };
+
+static int quiet; /* -q: no progress lines, only errors */
+
+/* A progress line on stderr: "parent: ..." or "child: ...", so that a
+ * transcript reads as a conversation between the two processes. */
+__attribute__((format(printf, 1, 2))) static inline void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (quiet)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* The one error line: "stageN: what failed: strerror (hint)", then exit 125.
+ * Call it right after the failed call, while errno still says why. */
+__attribute__((noreturn)) static inline void die(const char *what, const char *hint)
+{
+	const char *why = strerror(errno);
+
+	if (hint)
+		fprintf(stderr, "%s: %s: %s (%s)\n", program_invocation_short_name, what, why, hint);
+	else
+		fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what, why);
+	exit(EXIT_STAGE_FAILED);
+}
+
+/* The hint for the failure every newcomer meets first. */
+static inline const char *hint_for_clone(int err)
+{
+	return err == EPERM ? "run it with sudo" : NULL;
+}
+
+/*
+ * Before anything else: the command must start with exactly fds 0, 1 and 2.
+ * A closed 0, 1 or 2 would be handed to our first pipe and so to the command
+ * as its stdin or stdout, so fill any gap with /dev/null. Anything inherited
+ * above 2 (bats hands its tests an open fd 3) becomes close-on-exec: a
+ * descriptor that leaks into a container is a way out of it.
+ */
+static inline void keep_only_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (open("/dev/null", O_RDWR) != fd) /* lowest free number: fd */
+			die("open /dev/null for a closed standard descriptor", NULL);
+	}
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		die("close_range", "it needs Linux 5.11 or later");
+}
+
+/*
+ * clone() does not allocate a stack for the child the way fork() copies the
+ * parent's: we hand it one. Stacks grow down on every architecture a
+ * container runs on, so clone() wants the address one past the highest byte,
+ * where the first push lands just below. mmap() returns page-aligned memory,
+ * so that address meets every ABI's alignment rule.
+ */
+#define CHILD_STACK_SIZE (1024 * 1024)
+
+static inline void *child_stack_top(void)
+{
+	char *stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+
+	if (stack == MAP_FAILED)
+		die("mmap the child's stack", NULL);
+	return stack + CHILD_STACK_SIZE;
+}
+
+static inline void make_pipe(int fds[2], const char *what)
+{
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		die(what, NULL);
+}
+
+/*
+ * Stage 03 on, the child must not run the command before the parent has set
+ * up its side (uid maps in 07, the veth in 08). The parent holds the write end
+ * of the "go" pipe; the child blocks reading it.
+ *
+ * One byte means "go". End of file means the parent is gone - it died, or it
+ * gave up after printing its own error - so the child leaves without running
+ * anything. That end of file is also how a child learns its parent died
+ * before PR_SET_PDEATHSIG was in place, which getppid() cannot tell inside a
+ * PID namespace (it is 0 there whether the parent lives or not).
+ */
+static inline void wait_for_parent(int go[2])
+{
+	char byte;
+	ssize_t n;
+
+	/* Our copy of the write end would keep the pipe open forever. */
+	if (close(go[1]) < 0)
+		die("child: close the go pipe's write end", NULL);
+	do
+		n = read(go[0], &byte, 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		die("child: read the go pipe", NULL);
+	if (n == 0)
+		_exit(EXIT_STAGE_FAILED);
+	if (close(go[0]) < 0)
+		die("child: close the go pipe", NULL);
+}
+
+static inline void release_child(int go[2])
+{
+	/* The parent kept its read end open until now, so a child that has
+	 * already died turns this write into nothing worse than a byte nobody
+	 * reads, instead of a SIGPIPE that would kill the parent. */
+	if (write(go[1], "g", 1) != 1)
+		die("parent: write the go pipe", NULL);
+	if (close(go[1]) < 0 || close(go[0]) < 0)
+		die("parent: close the go pipe", NULL);
+}
+
+/*
+ * Every stage dies with its parent: if the stage process is killed, even by
+ * SIGKILL, the kernel sends its child SIGKILL. The child's caller checks
+ * whether the parent was already gone before this took effect.
+ */
+static inline void exit_with_parent(void)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		die("child: prctl(PR_SET_PDEATHSIG)", NULL);
+}
+
+/*
+ * The signals a stage passes on to its container. They are blocked in the
+ * parent from before clone() until it exits, and the parent takes them with
+ * sigwaitinfo() instead of a handler: no race between a signal and the child's
+ * pid being known, and SIGCHLD arrives in the same loop.
+ */
+static sigset_t signals_before_stage;
+
+static inline void forwarded_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+	sigaddset(set, SIGCHLD);
+}
+
+static inline void block_forwarded_signals(void)
+{
+	sigset_t set;
+
+	forwarded_signals(&set);
+	if (sigprocmask(SIG_BLOCK, &set, &signals_before_stage) < 0)
+		die("sigprocmask", NULL);
+}
+
+/*
+ * The child's last step. The exec report pipe is close-on-exec: a successful
+ * execvp() closes it and the parent reads end of file; a failed one sends the
+ * parent the exact errno. Exit codes as `docker run`: 127 not found, 126
+ * found but not executable.
+ */
+__attribute__((noreturn)) static inline void exec_command(char **argv, int exec_report[2])
+{
+	int err;
+
+	/* The child inherited the parent's blocked signals; the command must
+	 * start with the mask the stage itself started with. */
+	if (sigprocmask(SIG_SETMASK, &signals_before_stage, NULL) < 0)
+		die("child: sigprocmask", NULL);
+	execvp(argv[0], argv);
+	err = errno;
+	if (write(exec_report[1], &err, sizeof(err)) != sizeof(err))
+		die("child: write the exec report", NULL);
+	_exit(err == ENOENT || err == ENOTDIR ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+}
+
+/* Parent: did the command start? Prints the error line if it did not. */
+static inline void report_exec_failure(int exec_report[2], const char *command)
+{
+	int err;
+	ssize_t n;
+
+	/* Our copy of the write end would keep read() from ever seeing EOF. */
+	if (close(exec_report[1]) < 0)
+		die("parent: close the exec report's write end", NULL);
+	do
+		n = read(exec_report[0], &err, sizeof(err));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		die("parent: read the exec report", NULL);
+	if (n == sizeof(err)) {
+		fprintf(stderr, "%s: cannot run '%s': %s\n", program_invocation_short_name,
+			command, strerror(err));
+	}
+	if (close(exec_report[0]) < 0)
+		die("parent: close the exec report", NULL);
+}
+
+/* 128+N for death by signal N, as a shell reports it. */
+static inline int exit_code_of(int status)
+{
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/*
+ * The parent's last step: pass SIGINT, SIGTERM, SIGHUP and SIGQUIT on to the
+ * container's first process until it ends, then exit as it did.
+ *
+ * One exception: a signal the kernel sent (si_code SI_KERNEL) came from the
+ * terminal - Ctrl-C, Ctrl-\ - which signals the whole foreground process
+ * group, and the child is in ours. It has its copy already; a second one would
+ * make a shell inside print its prompt twice. sudo makes the same choice.
+ */
+static inline int wait_for_container(pid_t child)
+{
+	sigset_t set;
+	siginfo_t info;
+	int status;
+
+	forwarded_signals(&set);
+	for (;;) {
+		int sig = sigwaitinfo(&set, &info);
+
+		if (sig < 0) {
+			if (errno == EINTR)
+				continue;
+			die("parent: sigwaitinfo", NULL);
+		}
+		if (sig == SIGCHLD) {
+			pid_t done = waitpid(child, &status, WNOHANG);
+
+			if (done < 0)
+				die("parent: waitpid", NULL);
+			if (done == child)
+				break;
+			continue;
+		}
+		if (info.si_code == SI_KERNEL)
+			continue;
+		say("parent: passing SIG%s on to the container", sigabbrev_np(sig));
+		if (kill(child, sig) < 0)
+			die("parent: kill", NULL);
+	}
+	say("parent: container exited with status %d", exit_code_of(status));
+	return exit_code_of(status);
+}
+
+#endif
