@@ -1,0 +1,79 @@
+#!/usr/bin/env bats
+# Stage 03: an IPC namespace, and a child that waits for the parent's "go".
+
+load helpers
+
+setup() {
+	setup_stage 3
+	HOST_QUEUES=$(ipcs -q)
+}
+
+teardown() {
+	teardown_stage
+	[ -z "${QUEUE:-}" ] || ipcrm -q "$QUEUE"
+	[ "$(ipcs -q)" = "$HOST_QUEUES" ] || fail "the host's message queues changed"
+}
+
+@test "stage3: a System V queue made on the host is invisible inside" {
+	QUEUE=$(ipcmk -Q | grep -o '[0-9]*$')
+	[ -n "$(ipcs -q | awk -v id="$QUEUE" '$2 == id')" ] # the host lists it
+	run "$STAGE" -q ipcs -q
+	[ "$status" -eq 0 ]
+	[ -z "$(awk -v id="$QUEUE" '$2 == id' <<<"$output")" ]
+	[ "$(grep -c '^0x' <<<"$output")" -eq 0 ] # a new IPC namespace starts empty
+}
+
+@test "stage3: a queue made inside is gone with the container" {
+	run "$STAGE" -q sh -c 'ipcmk -Q >/dev/null && ipcs -q | grep -c "^0x"'
+	[ "$output" -eq 1 ]
+	[ "$(ipcs -q)" = "$HOST_QUEUES" ]
+}
+
+@test "stage3: inside, the UTS and IPC namespaces are new and every other is the host's" {
+	assert_new_namespaces "uts ipc"
+}
+
+@test "stage3: from the host, the container's IPC namespace is not its parent's" {
+	start_stage 3 -q sleep 1000
+	wait_until command_is "$CHILD" sleep
+	assert_new_namespaces_from_host "uts ipc"
+}
+
+# Hold the parent inside its setup window: its stderr is a pipe the test
+# has filled, so its first progress line after clone() - before it says go -
+# blocks. The child must then be asleep reading the go pipe, not running the
+# command (nor blocked writing a progress line of its own). Draining the
+# pipe lets the parent finish; only then does the command run.
+@test "stage3: the child runs the command only after the parent says go" {
+	mkfifo "$TEST_TMP/stderr"
+	exec 7<>"$TEST_TMP/stderr"
+	dd if=/dev/zero of=/dev/fd/7 bs=4096 oflag=nonblock 2>/dev/null || true # until full
+	"$STAGE" sh -c 'echo ran' >"$TEST_TMP/out" 2>&7 3>&- &
+	STAGE_PID=$!
+	wait_until has_child "$STAGE_PID"
+	CHILD=$(first_child_of "$STAGE_PID")
+	wait_until sleeps_in "$STAGE_PID" '*pipe_write'
+	wait_until sleeps_in "$CHILD" '*pipe_read'
+	[ ! -s "$TEST_TMP/out" ]
+	dd if=/dev/fd/7 of=/dev/null bs=4096 iflag=nonblock 2>/dev/null || true
+	wait_stage
+	exec 7<&-
+	[ "$STAGE_STATUS" -eq 0 ]
+	[ "$(cat "$TEST_TMP/out")" = ran ]
+}
+
+@test "stage3: a child whose parent dies before saying go never runs the command" {
+	mkfifo "$TEST_TMP/stderr"
+	exec 7<>"$TEST_TMP/stderr"
+	dd if=/dev/zero of=/dev/fd/7 bs=4096 oflag=nonblock 2>/dev/null || true
+	"$STAGE" sh -c 'echo ran' >"$TEST_TMP/out" 2>&7 3>&- &
+	STAGE_PID=$!
+	wait_until has_child "$STAGE_PID"
+	CHILD=$(first_child_of "$STAGE_PID")
+	wait_until sleeps_in "$CHILD" '*pipe_read'
+	kill -KILL "$STAGE_PID"
+	wait_stage
+	exec 7<&-
+	wait_until process_gone "$CHILD"
+	[ ! -s "$TEST_TMP/out" ]
+}

@@ -1,0 +1,148 @@
+# Loaded by every tests/*.bats file: `load helpers`.
+# Written for bats-core 1.2 and later (Ubuntu 22.04 ships 1.2.1).
+
+ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+NS_TYPES="cgroup ipc mnt net pid user uts"
+[ -e /proc/self/ns/time ] && NS_TYPES="$NS_TYPES time"
+
+stage_bin() { echo "$ROOT/stage$1"; }
+
+# The stages contract.bats covers: STAGES from make, else every one built.
+stages_under_test() {
+	if [ -n "${STAGES:-}" ]; then
+		echo $STAGES
+		return
+	fi
+	local bin
+	for bin in "$ROOT"/stage[0-9] "$ROOT"/stage[0-9][0-9]; do
+		[ -x "$bin" ] && echo "${bin##*/stage}"
+	done
+}
+
+require_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root: run sudo make test"
+}
+
+require_stage() {
+	[ -x "$(stage_bin "$1")" ] || skip "stage$1 is not built: run make stage N=$1"
+}
+
+# setup/teardown for a stage's own file: `setup() { setup_stage 4; }`.
+setup_stage() {
+	require_root
+	require_stage "$1"
+	STAGE=$(stage_bin "$1")
+	TEST_TMP=$(mktemp -d)
+}
+
+teardown_stage() {
+	stop_stage
+	[ -n "${TEST_TMP:-}" ] && rm -rf "$TEST_TMP"
+	return 0
+}
+
+# Print a diagnostic and fail the test.
+fail() {
+	echo "$*" >&2
+	return 1
+}
+
+# bats' run, for a command that may exit 127: run takes that for a typo
+# in the test and warns.
+capture() {
+	output=$("$@" 2>&1) && status=0 || status=$?
+}
+
+# Poll, never sleep blindly: try "$@" every 20 ms for up to 10 s.
+wait_until() {
+	local tries
+	for ((tries = 0; tries < 500; tries++)); do
+		"$@" && return 0
+		sleep 0.02
+	done
+	fail "timed out waiting for: $*"
+}
+
+first_child_of() { pgrep -P "$1" | head -n 1; }
+has_child() { [ -n "$(first_child_of "$1")" ]; }
+
+# Gone, or a zombie: dead either way, whoever is left to reap it.
+process_gone() {
+	[ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# The kernel function a process sleeps in: pipe_read, pipe_write, do_wait ...
+# (anon_pipe_read on newer kernels, hence the globs in callers).
+sleeps_in() {
+	local wchan
+	wchan=$(cat "/proc/$1/wchan" 2>/dev/null) || return 1
+	# shellcheck disable=SC2053 # $2 is a glob on purpose
+	[[ $wchan == $2 ]]
+}
+
+command_is() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]; }
+
+# Start a stage in the background: start_stage N [stage args...].
+# Sets STAGE_PID (the stage) and CHILD (the container's first process), and
+# sends the container's stdout and stderr to $TEST_TMP/out.
+# A shell runs background jobs with SIGINT and SIGQUIT ignored; env puts
+# them back, as a terminal would have them. fd 3 is bats' own.
+start_stage() {
+	local n=$1
+	shift
+	env --default-signal=INT,QUIT "$(stage_bin "$n")" "$@" >"$TEST_TMP/out" 2>&1 3>&- &
+	STAGE_PID=$!
+	wait_until has_child "$STAGE_PID"
+	CHILD=$(first_child_of "$STAGE_PID")
+}
+
+# Wait for the background stage and put its exit status in STAGE_STATUS.
+wait_stage() {
+	STAGE_STATUS=0
+	wait "$STAGE_PID" || STAGE_STATUS=$?
+	STAGE_PID=
+}
+
+# Whatever a test left running, even after a failed assertion.
+stop_stage() {
+	local pid
+	for pid in ${CHILD:-} ${STAGE_PID:-}; do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	[ -z "${STAGE_PID:-}" ] || wait "$STAGE_PID" 2>/dev/null || true
+	STAGE_PID= CHILD=
+	return 0
+}
+
+# One namespace link per line, "type:[inode]", for the process running it.
+NS_LINKS_SCRIPT='for t in '"$NS_TYPES"'; do readlink /proc/self/ns/$t; done'
+
+# Inside the container, compared with this shell: the namespaces in "$1"
+# must differ from the host's, all the others must be the host's.
+assert_new_namespaces() {
+	local expected_new=" $1 " inside host t line
+	inside=$("$STAGE" -q sh -c "$NS_LINKS_SCRIPT") || fail "the stage failed: $inside"
+	host=$(sh -c "$NS_LINKS_SCRIPT")
+	for t in $NS_TYPES; do
+		line=$(grep "^$t:" <<<"$inside")
+		if [[ $expected_new == *" $t "* ]]; then
+			[ "$line" != "$(grep "^$t:" <<<"$host")" ] || fail "$t namespace inside is the host's: $line"
+		else
+			[ "$line" = "$(grep "^$t:" <<<"$host")" ] || fail "$t namespace inside is new ($line), expected the host's"
+		fi
+	done
+}
+
+# The same seen from the host: /proc/CHILD/ns/* against /proc/STAGE_PID/ns/*.
+assert_new_namespaces_from_host() {
+	local expected_new=" $1 " t theirs ours
+	for t in $NS_TYPES; do
+		theirs=$(readlink "/proc/$CHILD/ns/$t")
+		ours=$(readlink "/proc/$STAGE_PID/ns/$t")
+		if [[ $expected_new == *" $t "* ]]; then
+			[ "$theirs" != "$ours" ] || fail "from the host: $t namespace of the container is its parent's"
+		else
+			[ "$theirs" = "$ours" ] || fail "from the host: $t namespace of the container is new: $theirs"
+		fi
+	done
+}
