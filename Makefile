@@ -20,7 +20,7 @@ STAGES     := $(foreach d,$(STAGE_DIRS),$(call number_of,$d))
 N ?= $(firstword $(filter $(STAGES),$(MAKECMDGOALS)))
 check_n = $(if $(filter $(N),$(STAGES)),,$(error N=$(N) is not a stage; stages here: $(STAGES)))
 
-.PHONY: all stage test clean help $(STAGES)
+.PHONY: all stage test docs clean help $(STAGES)
 
 all: $(addprefix stage,$(STAGES))
 
@@ -48,6 +48,13 @@ test: $(if $(N),stage$(N),all)
 	@command -v $(BATS) >/dev/null || { echo "make test needs bats-core: sudo apt-get install bats" >&2; exit 1; }
 	STAGES="$(TEST_STAGES)" $(BATS) $(BATS_FLAGS) $(TEST_FILES)
 
+# Rerun every command in the docs' console blocks and keep what they print
+# now (as root). tests/docs.bats fails when a doc no longer matches.
+docs: all
+	@for doc in docs/[0-9]*.md; do \
+		docs/transcribe "$$doc" >"$$doc.new" && mv "$$doc.new" "$$doc" || { rm -f "$$doc.new"; exit 1; }; \
+	done
+
 clean:
 	rm -f $(wildcard stage[0-9] stage[0-9][0-9])
 
@@ -56,6 +63,7 @@ help:
 	@echo "make stage N=4        build ./stage4 (also: make stage4, make stage 4)"
 	@echo "make test             run every stage's tests (as root: sudo make test)"
 	@echo "make test N=4         run one stage's tests"
+	@echo "make docs             rerun the transcripts in docs/ (as root)"
 	@echo "make clean            remove what the build made"
 	@echo "make CC=clang         build with clang instead of cc"
 	@echo "Variables: N=stage number, CC, CFLAGS, BATS, BATS_FLAGS (e.g. --tap)"
