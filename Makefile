@@ -18,15 +18,16 @@ STAGES     := $(foreach d,$(STAGE_DIRS),$(call number_of,$d))
 
 # `make stage 4` and `make test 4`: a bare stage number among the goals is N.
 N ?= $(firstword $(filter $(STAGES),$(MAKECMDGOALS)))
-check_n = $(if $(filter $(N),$(STAGES)),,$(error N=$(N) is not a stage; stages here: $(STAGES)))
+ifneq ($(strip $(N)),)
+  $(if $(filter $(N),$(STAGES)),,$(error N=$(N) is not a stage; the stages here are $(STAGES)))
+endif
 
 .PHONY: all stage test docs clean help $(STAGES)
 
 all: $(addprefix stage,$(STAGES))
 
-stage:
-	$(if $(N),,$(error say which stage: make stage N=4))$(check_n)
-	@$(MAKE) --no-print-directory stage$(N)
+stage: $(addprefix stage,$(N))
+	$(if $(N),,$(error say which stage: make stage N=4))@:
 
 # The number itself, as a goal, does nothing: `make stage 4` builds via `stage`.
 $(STAGES):
@@ -44,7 +45,6 @@ TEST_STAGES = $(if $(N),$(N),$(STAGES))
 TEST_FILES  = $(if $(N),tests/$(call dir_of,$(N)).bats tests/contract.bats,tests)
 
 test: $(if $(N),stage$(N),all)
-	$(if $(N),$(check_n))
 	@command -v $(BATS) >/dev/null || { echo "make test needs bats-core: sudo apt-get install bats" >&2; exit 1; }
 	STAGES="$(TEST_STAGES)" $(BATS) $(BATS_FLAGS) $(TEST_FILES)
 
