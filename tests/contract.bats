@@ -7,6 +7,7 @@ load helpers
 
 setup() {
 	require_root
+	require_tools
 	TEST_TMP=$(mktemp -d)
 	chmod 755 "$TEST_TMP"
 	[ -n "$(stages_under_test)" ] || fail "no stage is built: run make"

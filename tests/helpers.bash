@@ -23,6 +23,15 @@ require_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root: run sudo make test"
 }
 
+# procps and util-linux: on every Ubuntu and Debian but the most minimal.
+require_tools() {
+	local tool
+	for tool in pgrep ps ipcmk ipcs nsenter setpriv; do
+		command -v "$tool" >/dev/null ||
+			skip "needs $tool: sudo apt-get install procps util-linux"
+	done
+}
+
 require_stage() {
 	[ -x "$(stage_bin "$1")" ] || skip "stage$1 is not built: run make stage N=$1"
 }
@@ -30,6 +39,7 @@ require_stage() {
 # setup/teardown for a stage's own file: `setup() { setup_stage 4; }`.
 setup_stage() {
 	require_root
+	require_tools
 	require_stage "$1"
 	STAGE=$(stage_bin "$1")
 	TEST_TMP=$(mktemp -d)
