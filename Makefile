@@ -3,10 +3,12 @@
 #   make test N=4    runs that stage's tests; make test runs them all
 # `make help` lists every target.
 
+# CFLAGS=-g on the command line replaces -O2 but keeps the warnings: every
+# stage must build clean with them, whatever else is asked for.
 CC       ?= cc
-CPPFLAGS += -D_GNU_SOURCE
 CFLAGS   ?= -O2
-CFLAGS   += -std=c11 -Wall -Wextra -Werror
+override CPPFLAGS += -D_GNU_SOURCE
+override CFLAGS   += -std=c11 -Wall -Wextra -Werror
 BATS     ?= bats
 
 # 01-clone ... : one directory per stage; its number, without the leading

@@ -5,9 +5,10 @@
  * so that diffing two neighbouring main.c files shows the lesson and nothing
  * else:
  *
- *   say(), die()            progress lines and the one-line error exit (125)
+ *   say(), die(), fail()    progress lines and the one-line error exit (125)
  *   child_stack_top()       memory for the child to run on
  *   make_pipe()             every descriptor we open is close-on-exec
+ *   check_terminal()        job control: the command gets the terminal
  *   wait_for_parent(),      the parent->child "setup is done" pipe (stage 03 on)
  *   release_child()
  *   exec_command()          the child's last step: exec, or report why not
@@ -24,11 +25,13 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 /* Exit statuses of the stage itself, the same as `docker run`'s. */
@@ -36,8 +39,24 @@ enum { EXIT_STAGE_FAILED = 125, EXIT_CANNOT_EXEC = 126, EXIT_NOT_FOUND = 127 };
 
 static int quiet; /* -q: no progress lines, only errors */
 
-/* A progress line on stderr: "parent: ..." or "child: ...", so that a
- * transcript reads as a conversation between the two processes. */
+/* One line on stderr in a single write(), so that lines from the parent and
+ * the child never interleave mid-line. A line longer than the buffer is cut. */
+static inline void write_line(const char *fmt, va_list ap)
+{
+	char line[1024];
+	int n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, n) < 0)
+		return; /* stderr is where we would report it: nowhere left to say so */
+}
+
+/* A progress line: "parent: ..." or "child: ...", so that a transcript reads
+ * as a conversation between the two processes. */
 __attribute__((format(printf, 1, 2))) static inline void say(const char *fmt, ...)
 {
 	va_list ap;
@@ -45,28 +64,48 @@ __attribute__((format(printf, 1, 2))) static inline void say(const char *fmt, ..
 	if (quiet)
 		return;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	write_line(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
-/* The one error line: "stageN: what failed: strerror (hint)", then exit 125.
- * Call it right after the failed call, while errno still says why. */
+__attribute__((format(printf, 1, 2))) static inline void shout(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	write_line(fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The one error line, "stageN: what failed: why (hint)", then exit 125.
+ * _exit(), not exit(): the child runs on a copy of the parent's memory, and
+ * must not flush or run anything that belongs to the parent.
+ */
+__attribute__((noreturn)) static inline void fail(const char *what, const char *why,
+						  const char *hint)
+{
+	if (hint)
+		shout("%s: %s: %s (%s)", program_invocation_short_name, what, why, hint);
+	else
+		shout("%s: %s: %s", program_invocation_short_name, what, why);
+	_exit(EXIT_STAGE_FAILED);
+}
+
+/* For a failed call: right after it, while errno still says why. */
 __attribute__((noreturn)) static inline void die(const char *what, const char *hint)
 {
-	const char *why = strerror(errno);
-
-	if (hint)
-		fprintf(stderr, "%s: %s: %s (%s)\n", program_invocation_short_name, what, why, hint);
-	else
-		fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what, why);
-	exit(EXIT_STAGE_FAILED);
+	fail(what, strerror(errno), hint);
 }
 
 /* The hint for the failure every newcomer meets first. */
 static inline const char *hint_for_clone(int err)
 {
-	return err == EPERM ? "run it with sudo" : NULL;
+	if (err != EPERM)
+		return NULL;
+	/* Root without CAP_SYS_ADMIN: inside a container already, most likely. */
+	return geteuid() == 0 ? "root here lacks CAP_SYS_ADMIN: is this a container already?"
+			      : "run it with sudo";
 }
 
 /*
@@ -120,12 +159,18 @@ static inline void make_pipe(int fds[2], const char *what)
  *
  * One byte means "go". End of file means the parent is gone - it died, or it
  * gave up after printing its own error - so the child leaves without running
- * anything. That end of file is also how a child learns its parent died
- * before PR_SET_PDEATHSIG was in place, which getppid() cannot tell inside a
- * PID namespace (it is 0 there whether the parent lives or not).
+ * anything.
+ *
+ * The parent keeps its write end open until it exits, and that is how the
+ * child, whose PR_SET_PDEATHSIG is in place by now, checks that the parent
+ * still lives: a parent could write "go" and die before that prctl() took
+ * effect, leaving its byte in the pipe. getppid() cannot tell inside a PID
+ * namespace (it is 0 there whether the parent lives or not); a pipe with no
+ * writer left can.
  */
 static inline void wait_for_parent(int go[2])
 {
+	struct pollfd parent = { .fd = go[0] };
 	char byte;
 	ssize_t n;
 
@@ -139,6 +184,10 @@ static inline void wait_for_parent(int go[2])
 		die("child: read the go pipe", NULL);
 	if (n == 0)
 		_exit(EXIT_STAGE_FAILED);
+	if (poll(&parent, 1, 0) < 0)
+		die("child: poll the go pipe", NULL);
+	if (parent.revents & POLLHUP)
+		_exit(EXIT_STAGE_FAILED); /* it said go, then died */
 	if (close(go[0]) < 0)
 		die("child: close the go pipe", NULL);
 }
@@ -147,11 +196,12 @@ static inline void release_child(int go[2])
 {
 	/* The parent kept its read end open until now, so a child that has
 	 * already died turns this write into nothing worse than a byte nobody
-	 * reads, instead of a SIGPIPE that would kill the parent. */
+	 * reads, instead of a SIGPIPE that would kill the parent. The write end
+	 * stays open until we exit: see wait_for_parent(). */
 	if (write(go[1], "g", 1) != 1)
 		die("parent: write the go pipe", NULL);
-	if (close(go[1]) < 0 || close(go[0]) < 0)
-		die("parent: close the go pipe", NULL);
+	if (close(go[0]) < 0)
+		die("parent: close the go pipe's read end", NULL);
 }
 
 /*
@@ -163,6 +213,46 @@ static inline void exit_with_parent(void)
 {
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		die("child: prctl(PR_SET_PDEATHSIG)", NULL);
+}
+
+/*
+ * Job control. A terminal sends its input, Ctrl-C and Ctrl-Z to one process
+ * group at a time, its foreground. The command runs in a process group of its
+ * own - from stage 04 on, the group it was born in lies outside its PID
+ * namespace, where a shell inside cannot name it - and when the stage is the
+ * terminal's foreground job it hands the terminal to the command while it
+ * runs, as a shell does for a job, and takes it back after.
+ *
+ * A stage started in the background with the terminal as its stdin would
+ * leave the command a background group reading it; as pid 1 of a namespace
+ * (stage 04 on) it could not even be stopped for that, and would spin. So the
+ * stage refuses.
+ */
+static int terminal = -1; /* a descriptor on our terminal, if we own its foreground */
+
+static inline void check_terminal(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		/* Fails (ENOTTY) unless fd is our controlling terminal. */
+		pid_t foreground = tcgetpgrp(fd);
+
+		if (foreground < 0)
+			continue;
+		if (foreground == getpgrp())
+			terminal = fd;
+		else if (fd == STDIN_FILENO)
+			fail("start", "stdin is a terminal, and this job is in its background",
+			     "run it in the foreground, or with stdin from elsewhere: </dev/null");
+		return;
+	}
+}
+
+/* Needs SIGTTOU blocked: the caller is not always in the foreground group. */
+static inline void give_terminal_to(pid_t group)
+{
+	/* A terminal that hung up has no foreground left to give. */
+	if (tcsetpgrp(terminal, group) < 0 && errno != ENOTTY)
+		die("tcsetpgrp", NULL);
 }
 
 /*
@@ -187,23 +277,32 @@ static inline void block_forwarded_signals(void)
 {
 	sigset_t set;
 
+	/* SIGCHLD ignored by whoever started us would make the kernel reap the
+	 * child itself, and waitpid() would never see it end. */
+	if (signal(SIGCHLD, SIG_DFL) == SIG_ERR)
+		die("signal(SIGCHLD)", NULL);
 	forwarded_signals(&set);
+	/* SIGTTOU too: handing the terminal over is done from the background. */
+	sigaddset(&set, SIGTTOU);
 	if (sigprocmask(SIG_BLOCK, &set, &signals_before_stage) < 0)
 		die("sigprocmask", NULL);
 }
 
 /*
- * The child's last step. The exec report pipe is close-on-exec: a successful
- * execvp() closes it and the parent reads end of file; a failed one sends the
- * parent the exact errno. Exit codes as `docker run`: 127 not found, 126
- * found but not executable.
+ * The child's last step: its own process group, the terminal if the stage
+ * had it, the signal mask the stage started with, and exec. The exec report
+ * pipe is close-on-exec: a successful execvp() closes it and the parent reads
+ * end of file; a failed one sends the parent the exact errno. Exit codes as
+ * `docker run`: 127 not found, 126 found but not executable.
  */
 __attribute__((noreturn)) static inline void exec_command(char **argv, int exec_report[2])
 {
 	int err;
 
-	/* The child inherited the parent's blocked signals; the command must
-	 * start with the mask the stage itself started with. */
+	if (setpgid(0, 0) < 0)
+		die("child: setpgid", NULL);
+	if (terminal >= 0)
+		give_terminal_to(getpgrp());
 	if (sigprocmask(SIG_SETMASK, &signals_before_stage, NULL) < 0)
 		die("child: sigprocmask", NULL);
 	execvp(argv[0], argv);
@@ -228,8 +327,8 @@ static inline void report_exec_failure(int exec_report[2], const char *command)
 	if (n < 0)
 		die("parent: read the exec report", NULL);
 	if (n == sizeof(err)) {
-		fprintf(stderr, "%s: cannot run '%s': %s\n", program_invocation_short_name,
-			command, strerror(err));
+		shout("%s: cannot run '%s': %s", program_invocation_short_name, command,
+		      strerror(err));
 	}
 	if (close(exec_report[0]) < 0)
 		die("parent: close the exec report", NULL);
@@ -244,13 +343,30 @@ static inline int exit_code_of(int status)
 }
 
 /*
+ * The command stopped - Ctrl-Z, or SIGSTOP from the host - and, in a group of
+ * its own, it stopped alone. Stop the stage too, so that the shell that
+ * started it sees its job stopped and takes the terminal back; when the shell
+ * continues us (fg, or bg), continue the command.
+ */
+static inline void stop_with_container(pid_t child, int sig)
+{
+	if (terminal >= 0)
+		give_terminal_to(getpgrp());
+	/* SIGTTOU is blocked here: stop with SIGTSTP in its place. */
+	if (kill(getpid(), sig == SIGSTOP ? SIGSTOP : SIGTSTP) < 0)
+		die("parent: stop", NULL);
+	if (terminal >= 0 && tcgetpgrp(terminal) == getpgrp())
+		give_terminal_to(child); /* fg gave it back to us */
+	/* The whole group: Ctrl-Z stopped every process in it. */
+	if (kill(-child, SIGCONT) < 0)
+		die("parent: kill(SIGCONT)", NULL);
+}
+
+/*
  * The parent's last step: pass SIGINT, SIGTERM, SIGHUP and SIGQUIT on to the
- * container's first process until it ends, then exit as it did.
- *
- * One exception: a signal the kernel sent (si_code SI_KERNEL) came from the
- * terminal - Ctrl-C, Ctrl-\ - which signals the whole foreground process
- * group, and the child is in ours. It has its copy already; a second one would
- * make a shell inside print its prompt twice. sudo makes the same choice.
+ * container's first process until it ends, then exit as it did. The command
+ * is in a process group of its own, so a signal that reached us did not
+ * reach it: we pass on every one.
  */
 static inline int wait_for_container(pid_t child)
 {
@@ -268,20 +384,22 @@ static inline int wait_for_container(pid_t child)
 			die("parent: sigwaitinfo", NULL);
 		}
 		if (sig == SIGCHLD) {
-			pid_t done = waitpid(child, &status, WNOHANG);
+			pid_t done = waitpid(child, &status, WNOHANG | WUNTRACED);
 
 			if (done < 0)
 				die("parent: waitpid", NULL);
-			if (done == child)
+			if (done == child && WIFSTOPPED(status))
+				stop_with_container(child, WSTOPSIG(status));
+			else if (done == child)
 				break;
 			continue;
 		}
-		if (info.si_code == SI_KERNEL)
-			continue;
 		say("parent: passing SIG%s on to the container", sigabbrev_np(sig));
 		if (kill(child, sig) < 0)
 			die("parent: kill", NULL);
 	}
+	if (terminal >= 0)
+		give_terminal_to(getpgrp());
 	say("parent: container exited with status %d", exit_code_of(status));
 	return exit_code_of(status);
 }

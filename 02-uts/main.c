@@ -90,6 +90,7 @@ int main(int argc, char **argv)
 
 	parse_options(argc, argv, &c);
 	keep_only_std_fds();
+	check_terminal();
 	c.parent = getpid();
 	make_pipe(c.exec_report, "pipe for the exec report");
 	block_forwarded_signals();

@@ -91,6 +91,7 @@ int main(int argc, char **argv)
 
 	parse_options(argc, argv, &c);
 	keep_only_std_fds();
+	check_terminal();
 	make_pipe(c.go, "pipe for the go signal");
 	make_pipe(c.exec_report, "pipe for the exec report");
 	block_forwarded_signals();
