@@ -5,7 +5,11 @@
 load helpers
 
 setup() { setup_stage 4; }
-teardown() { teardown_stage; }
+
+teardown() {
+	[ -z "${ORPHAN:-}" ] || pkill -KILL -fx "$ORPHAN" || true
+	teardown_stage
+}
 
 @test "stage4: the command is pid 1: echo \$\$ prints 1" {
 	run "$STAGE" -q sh -c 'echo $$'
@@ -39,9 +43,12 @@ teardown() { teardown_stage; }
 	[ "$status" -eq 143 ]
 }
 
+# The sleep's own output is not run's pipe: a sleep that outlived pid 1 must
+# fail the test, not hold run open until it ends.
 @test "stage4: when pid 1 exits, the rest of its namespace is killed" {
-	run "$STAGE" -q sh -c 'sleep 987654 & echo $!'
+	ORPHAN="sleep 98765$$"
+	run "$STAGE" -q sh -c "$ORPHAN </dev/null >/dev/null 2>&1 & echo \$!"
 	[ "$status" -eq 0 ]
 	[ "$output" -gt 1 ] # a pid of the container's numbering
-	wait_until sh -c '! pgrep -fx "sleep 987654" >/dev/null'
+	wait_until sh -c "! pgrep -fx '$ORPHAN' >/dev/null"
 }

@@ -6,10 +6,7 @@
 load helpers
 
 setup() {
-	require_root
-	require_tools
-	TEST_TMP=$(mktemp -d)
-	chmod 755 "$TEST_TMP"
+	setup_stage
 	[ -n "$(stages_under_test)" ] || fail "no stage is built: run make"
 }
 
@@ -128,10 +125,10 @@ wait'
 	for n in $(stages_under_test); do
 		start_stage "$n" -q sleep 1000
 		wait_until command_is "$CHILD" sleep
+		child=$CHILD
 		kill -KILL "$STAGE_PID"
 		wait_stage
-		wait_until process_gone "$CHILD" || fail "stage$n: the container outlived its stage"
-		CHILD=
+		wait_until process_gone "$child" || fail "stage$n: the container outlived its stage"
 	done
 }
 
@@ -160,5 +157,117 @@ wait'
 		[[ $output == "stage$n: "*": Operation not permitted (run it with sudo)" ]] ||
 			fail "stage$n as nobody printed: $output"
 		[ "$(grep -c . <<<"$output")" -eq 1 ] || fail "stage$n: more than one error line: $output"
+	done
+}
+
+# The window PR_SET_PDEATHSIG leaves open: a parent that dies before the
+# child's prctl() takes effect sends it nothing. strace holds the child at
+# the door of that prctl() for a second while the test kills the stage -
+# after the parent has said go, in stages 3 on. The child must notice and
+# leave without running the command.
+@test "every stage: a stage killed before its child's PR_SET_PDEATHSIG took effect leaves nothing running" {
+	require_strace
+	for n in $(stages_under_test); do
+		rm -f "$TEST_TMP/ran"
+		strace -f -qq -o /dev/null -e trace=prctl -e inject=prctl:delay_enter=1000000 \
+			"$(stage_bin "$n")" -q touch "$TEST_TMP/ran" >"$TEST_TMP/out" 2>&1 3>&- &
+		tracer=$!
+		wait_until has_child "$tracer"
+		STAGE_PID=$(first_child_of "$tracer")
+		wait_until has_child "$STAGE_PID"
+		CHILD=$(first_child_of "$STAGE_PID")
+		# The parent waits for the exec report: it is past clone() and go.
+		wait_until sleeps_in "$STAGE_PID" '*pipe_read'
+		in_state "$CHILD" t || fail "stage$n: the child is not held by strace: the test proves nothing"
+		kill -KILL "$STAGE_PID"
+		wait_until process_gone "$tracer"
+		wait "$tracer" || true
+		STAGE_PID=
+		wait_until process_gone "$CHILD"
+		[ ! -e "$TEST_TMP/ran" ] || fail "stage$n: the command ran after its stage was killed"
+	done
+}
+
+@test "every stage: a command stopped from the host stops its stage, and continuing the stage continues it" {
+	for n in $(stages_under_test); do
+		start_stage "$n" -q sleep 1000
+		wait_until command_is "$CHILD" sleep
+		kill -STOP "$CHILD"
+		wait_until in_state "$STAGE_PID" T || fail "stage$n: the stage did not stop with its command"
+		kill -CONT "$STAGE_PID"
+		wait_until not_in_state "$CHILD" T || fail "stage$n: the command was not continued"
+		stop_stage
+	done
+}
+
+@test "every stage: SIGCHLD ignored by whoever started the stage does not hang it" {
+	for n in $(stages_under_test); do
+		run timeout 20 bash -c 'trap "" CHLD; exec "$1" -q sh -c "exit 5"' bash "$(stage_bin "$n")"
+		[ "$status" -eq 5 ] || fail "stage$n: exit $status (124: it hung), expected 5"
+	done
+}
+
+# Parent and child write to the same stderr: a line in two writes can be cut
+# in half by the other's.
+@test "every stage: each line on stderr is a single write" {
+	require_strace
+	for n in $(stages_under_test); do
+		strace -f -qq -s 300 -e trace=write -o "$TEST_TMP/writes" "$(stage_bin "$n")" /no/such/command 2>/dev/null || true
+		grep -q 'write(2, "parent: ' "$TEST_TMP/writes" || fail "stage$n: strace saw no progress line"
+		if grep 'write(2, ' "$TEST_TMP/writes" | grep -v 'write(2, "[^"]*\\n", [0-9]*)'; then
+			fail "stage$n: a write to stderr that is not one whole line"
+		fi
+	done
+}
+
+# The terminal tests run the stage in a pseudo-terminal of its own, made by
+# script(1), as the foreground job there - as `sudo ./stage4` at a prompt.
+@test "every stage: on a terminal, an interactive shell keeps its exit status and the terminal is given back" {
+	require_script
+	for n in $(stages_under_test); do
+		output=$(printf 'echo "inside: $$"\nexit 3\n' |
+			timeout 20 script -qec "$(stage_bin "$n") -q; echo \"status: \$?\"; ps -o pgid=,tpgid= -p \$\$" /dev/null |
+			tr -d '\r')
+		[[ $output == *"status: 3"* ]] || fail "stage$n: $output"
+		[[ $output != *"Cannot set tty"* ]] || fail "stage$n: $output"
+		[ "$n" -lt 4 ] || [[ $output == *"inside: 1"* ]] || fail "stage$n: $output"
+		read -r pgid tpgid <<<"$(tail -n 1 <<<"$output")"
+		[ "$pgid" = "$tpgid" ] || fail "stage$n: the terminal was not given back: $output"
+	done
+}
+
+@test "every stage: Ctrl-C on the terminal goes to the command's process group, once" {
+	require_script
+	mkfifo "$TEST_TMP/keys"
+	for n in $(stages_under_test); do
+		: >"$TEST_TMP/out"
+		timeout 20 script -qfec "exec $(stage_bin "$n") sh -c 'trap \"echo got INT; exit 7\" INT; echo ready; while :; do sleep 0.05; done'" /dev/null \
+			<"$TEST_TMP/keys" >"$TEST_TMP/out" 2>&1 &
+		tracer=$!
+		exec 7>"$TEST_TMP/keys"
+		wait_until grep -q '^ready' "$TEST_TMP/out"
+		STAGE_PID=$(first_child_of "$(first_child_of "$tracer")") # timeout, script, stage
+		CHILD=$(first_child_of "$STAGE_PID")
+		[ "$(foreground_of "$STAGE_PID")" = "$(pgid_of "$CHILD")" ] || fail "stage$n: the command does not have the terminal"
+		[ "$(pgid_of "$STAGE_PID")" != "$(pgid_of "$CHILD")" ] || fail "stage$n: the command is in the stage's process group"
+		printf '\003' >&7
+		exec 7>&-
+		status=0
+		wait "$tracer" || status=$?
+		STAGE_PID= CHILD=
+		output=$(tr -d '\r' <"$TEST_TMP/out")
+		[ "$status" -eq 7 ] || fail "stage$n: exit $status, expected 7: $output"
+		[ "$(grep -c 'got INT' <<<"$output")" -eq 1 ] || fail "stage$n: $output"
+		[[ $output != *"passing SIGINT"* ]] || fail "stage$n passed on a Ctrl-C the command had: $output"
+	done
+}
+
+@test "every stage: started in the background on its terminal, a stage refuses with 125" {
+	require_script
+	for n in $(stages_under_test); do
+		output=$(timeout 20 script -qec "sh -c 'set -m; $(stage_bin "$n") -q true </dev/tty & wait \$!; echo \"status: \$?\"'" /dev/null </dev/null | tr -d '\r')
+		[[ $output == *"status: 125"* ]] || fail "stage$n: $output"
+		[[ $output == *"stage$n: start: stdin is a terminal, and this job is in its background (run it in the foreground"* ]] ||
+			fail "stage$n: $output"
 	done
 }

@@ -36,20 +36,67 @@ require_stage() {
 	[ -x "$(stage_bin "$1")" ] || skip "stage$1 is not built: run make stage N=$1"
 }
 
-# setup/teardown for a stage's own file: `setup() { setup_stage 4; }`.
+# What a test needs beyond procps and util-linux says so itself.
+require_strace() {
+	command -v strace >/dev/null || skip "needs strace: sudo apt-get install strace"
+}
+require_script() {
+	command -v script >/dev/null || skip "needs script: sudo apt-get install bsdutils"
+}
+
+# Tests that watch where a process sleeps need /proc/PID/wchan to name kernel
+# functions, which some kernels hide (it reads 0 there).
+require_wchan() {
+	local sleeper tries
+	sleep 1000 </dev/null >/dev/null 2>&1 &
+	sleeper=$!
+	for ((tries = 0; tries < 250; tries++)); do
+		sleeps_in "$sleeper" '*sleep*' && break
+		sleep 0.02
+	done
+	kill "$sleeper"
+	wait "$sleeper" 2>/dev/null || true
+	((tries < 250)) || skip "this kernel does not name functions in /proc/PID/wchan"
+}
+
+# Every test file's setup and teardown: `setup() { setup_stage 4; }`, or with
+# no number (contract.bats) for whichever stages are under test.
+# stdin is /dev/null: a stage that is the foreground job of a terminal hands
+# the terminal to its command, and the tests' stages are not meant to.
 setup_stage() {
 	require_root
 	require_tools
-	require_stage "$1"
-	STAGE=$(stage_bin "$1")
+	if [ -n "${1:-}" ]; then
+		require_stage "$1"
+		STAGE=$(stage_bin "$1")
+	fi
 	TEST_TMP=$(mktemp -d)
+	chmod 755 "$TEST_TMP" # the unprivileged user of the non-root tests reads it
+	HOST_NAME=$(hostname)
+	HOST_QUEUES=$(ipcs -q)
+	exec </dev/null
 }
 
+# Runs even when the test failed: whatever it started is killed, and the
+# host's hostname and message queues are put back - and reported, since a
+# stage that changed them broke its promise.
 teardown_stage() {
+	local now extra
 	stop_stage
 	[ -n "${TEST_TMP:-}" ] && rm -rf "$TEST_TMP"
-	return 0
+	now=$(hostname)
+	if [ "$now" != "$HOST_NAME" ]; then
+		hostname "$HOST_NAME"
+		fail "the host's hostname changed to $now"
+	fi
+	extra=$(comm -13 <(queue_ids <<<"$HOST_QUEUES") <(ipcs -q | queue_ids))
+	if [ -n "$extra" ]; then
+		for id in $extra; do ipcrm -q "$id"; done
+		fail "message queues were left on the host: $extra"
+	fi
 }
+
+queue_ids() { awk '$1 ~ /^0x/ { print $2 }' | sort; }
 
 # Print a diagnostic and fail the test.
 fail() {
@@ -107,22 +154,44 @@ start_stage() {
 }
 
 # Wait for the background stage and put its exit status in STAGE_STATUS.
+# Bounded: a stage that does not end fails the test instead of hanging it.
 wait_stage() {
+	wait_until process_gone "$STAGE_PID" || return 1
 	STAGE_STATUS=0
 	wait "$STAGE_PID" || STAGE_STATUS=$?
-	STAGE_PID=
+	STAGE_PID= CHILD=
 }
 
-# Whatever a test left running, even after a failed assertion.
-stop_stage() {
+descendants_of() {
 	local pid
-	for pid in ${CHILD:-} ${STAGE_PID:-}; do
-		kill -KILL "$pid" 2>/dev/null || true
+	for pid in $(pgrep -P "$1"); do
+		echo "$pid"
+		descendants_of "$pid"
 	done
+}
+
+# Whatever a test left running, even after a failed assertion: the stage and
+# everything under it (in stages 1 to 3 only the command itself dies with the
+# stage; what the command started may outlive it).
+stop_stage() {
+	local pids="${CHILD:-}"
+	[ -z "${STAGE_PID:-}" ] || pids="$pids $STAGE_PID $(descendants_of "$STAGE_PID")"
+	# shellcheck disable=SC2086 # a list of pids
+	[ -z "${pids// /}" ] || kill -KILL $pids 2>/dev/null || true
 	[ -z "${STAGE_PID:-}" ] || wait "$STAGE_PID" 2>/dev/null || true
 	STAGE_PID= CHILD=
 	return 0
 }
+
+# The state letter of /proc/PID/stat: R, S, T (stopped), t (traced), Z ...
+state_of() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1; }
+in_state() { [ "$(state_of "$1")" = "$2" ]; }
+not_in_state() { [ "$(state_of "$1")" != "$2" ]; }
+
+# Fields 5 and 8 of /proc/PID/stat: the process group, and the foreground
+# group of its terminal.
+pgid_of() { sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f3; }
+foreground_of() { sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f6; }
 
 # One namespace link per line, "type:[inode]", for the process running it.
 NS_LINKS_SCRIPT='for t in '"$NS_TYPES"'; do readlink /proc/self/ns/$t; done'
