@@ -101,7 +101,11 @@ int main(int argc, char **argv)
 	make_pipe(c.exec_report, "pipe for the exec report");
 	block_forwarded_signals();
 
-	/* SIGCHLD: the signal the kernel sends us when the child ends, which
+	/* The child runs on its own stack, and clone() wants the top of it, not
+	 * its start: stacks grow down, so the child's first push lands just
+	 * below the address we pass (the picture is in docs/01-clone.md).
+	 *
+	 * SIGCHLD: the signal the kernel sends us when the child ends, which
 	 * is what lets waitpid() see it as an ordinary child. CLONE_NEWUTS: the
 	 * child starts in a new UTS namespace, a copy of ours. CLONE_NEWIPC: and
 	 * in a new IPC namespace, which starts empty. CLONE_NEWPID: and is pid 1
