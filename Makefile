@@ -31,8 +31,8 @@ all: $(addprefix stage,$(STAGES))
 stage: $(addprefix stage,$(N))
 	$(if $(N),,$(error say which stage: make stage N=4))@:
 
-# The number itself, as a goal, does nothing: `make stage 4` builds via `stage`.
-$(STAGES):
+# The number itself, as a goal, builds its stage: `make 4`, `make stage 3 4`.
+$(STAGES): %: stage%
 	@:
 
 define stage_rule

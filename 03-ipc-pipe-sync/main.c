@@ -46,6 +46,7 @@ static void parse_options(int argc, char **argv, struct container *c)
 	static char *default_command[] = { "/bin/sh", NULL };
 	int opt;
 
+	argv[0] = program_invocation_short_name; /* getopt's messages: "stageN: ..." */
 	while ((opt = getopt_long(argc, argv, "+n:qh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':

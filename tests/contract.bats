@@ -57,6 +57,7 @@ teardown() {
 		run "$(stage_bin "$n")" --no-such-option
 		[ "$status" -eq 125 ] || fail "stage$n: exit $status, expected 125"
 		[[ $output == *"usage: stage$n "* ]] || fail "stage$n printed no usage: $output"
+		[[ ${lines[0]} == "stage$n: "* ]] || fail "stage$n: the error does not name the stage: ${lines[0]}"
 	done
 }
 
