@@ -74,12 +74,13 @@ setup_stage() {
 	chmod 755 "$TEST_TMP" # the unprivileged user of the non-root tests reads it
 	HOST_NAME=$(hostname)
 	HOST_QUEUES=$(ipcs -q)
+	HOST_MOUNTS=$(cat /proc/self/mountinfo)
 	exec </dev/null
 }
 
 # Runs even when the test failed: whatever it started is killed, and the
 # host's hostname and message queues are put back - and reported, since a
-# stage that changed them broke its promise.
+# stage that changed them broke its promise. Its mounts and /proc are checked.
 teardown_stage() {
 	local now extra
 	stop_stage
@@ -89,6 +90,9 @@ teardown_stage() {
 		hostname "$HOST_NAME"
 		fail "the host's hostname changed to $now"
 	fi
+	# A mount left on the host cannot be undone blindly: report it.
+	[ "$(cat /proc/self/mountinfo)" = "$HOST_MOUNTS" ] || fail "the host's mount table changed"
+	[ -e "/proc/$$/status" ] || fail "the host's /proc no longer shows this shell"
 	extra=$(comm -13 <(queue_ids <<<"$HOST_QUEUES") <(ipcs -q | queue_ids))
 	if [ -n "$extra" ]; then
 		for id in $extra; do ipcrm -q "$id"; done
