@@ -10,6 +10,9 @@ CFLAGS   ?= -O2
 override CPPFLAGS += -D_GNU_SOURCE
 override CFLAGS   += -std=c11 -Wall -Wextra -Werror
 BATS     ?= bats
+# The root filesystem of stages 06 on: built by `make rootfs` (tools/mkrootfs,
+# offline), or any other, e.g. an extracted ubuntu-base: make test ROOTFS=DIR.
+ROOTFS   ?= rootfs
 
 # 01-clone ... : one directory per stage; its number, without the leading
 # zero, names the binary: 04-pid -> ./stage4.
@@ -24,7 +27,7 @@ ifneq ($(strip $(N)),)
   $(if $(filter $(N),$(STAGES)),,$(error N=$(N) is not a stage; the stages here are $(STAGES)))
 endif
 
-.PHONY: all stage test docs clean help $(STAGES)
+.PHONY: all stage test docs clean help rootfs $(STAGES)
 
 all: $(addprefix stage,$(STAGES))
 
@@ -35,11 +38,24 @@ stage: $(addprefix stage,$(N))
 $(STAGES): %: stage%
 	@:
 
+# From stage 06 on a stage needs a rootfs: building one builds ./rootfs too,
+# when it is missing, so that `make stage N=6 && sudo ./stage6` just works.
+# (./rootfs, beside the binaries, is where a stage looks when not given -r.)
+needs_rootfs = $(filter-out 1 2 3 4 5,$(call number_of,$1))
+
 define stage_rule
-stage$(call number_of,$1): $(wildcard $1/*.c $1/*.h) stage.h
+stage$(call number_of,$1): $(wildcard $1/*.c $1/*.h) stage.h $(if $(call needs_rootfs,$1),| rootfs/bin/sh)
 	$$(CC) $$(CPPFLAGS) $$(CFLAGS) -o $$@ $(wildcard $1/*.c) $$(LDFLAGS)
 endef
 $(foreach d,$(STAGE_DIRS),$(eval $(call stage_rule,$d)))
+
+# `make rootfs` (re)builds it; a missing one is built on demand. tools/mkrootfs
+# replaces only a rootfs it made itself.
+rootfs:
+	tools/mkrootfs $(ROOTFS)
+
+rootfs/bin/sh:
+	tools/mkrootfs rootfs
 
 # Every stage's tests, or with N one stage's file plus the contract that
 # every stage keeps (tests/contract.bats, run for the stages in STAGES).
@@ -48,7 +64,7 @@ TEST_FILES  = $(if $(N),tests/$(call dir_of,$(N)).bats tests/contract.bats,tests
 
 test: $(if $(N),stage$(N),all)
 	@command -v $(BATS) >/dev/null || { echo "make test needs bats-core: sudo apt-get install bats" >&2; exit 1; }
-	STAGES="$(TEST_STAGES)" $(BATS) $(BATS_FLAGS) $(TEST_FILES)
+	STAGES="$(TEST_STAGES)" ROOTFS="$(abspath $(ROOTFS))" $(BATS) $(BATS_FLAGS) $(TEST_FILES)
 
 # Rerun every command in the docs' console blocks and keep what they print
 # now (as root). tests/docs.bats fails when a doc no longer matches.
@@ -59,13 +75,15 @@ docs: all
 
 clean:
 	rm -f $(wildcard stage[0-9] stage[0-9][0-9])
+	$(if $(wildcard rootfs/etc/stage-rootfs),rm -rf rootfs)
 
 help:
 	@echo "make                  build every stage (./stage1 ... ./stage$(lastword $(STAGES)))"
 	@echo "make stage N=4        build ./stage4 (also: make stage4, make stage 4)"
 	@echo "make test             run every stage's tests (as root: sudo make test)"
 	@echo "make test N=4         run one stage's tests"
+	@echo "make rootfs           build ./rootfs for stages 06 on, offline (ROOTFS=DIR: elsewhere)"
 	@echo "make docs             rerun the transcripts in docs/ (as root)"
 	@echo "make clean            remove what the build made"
 	@echo "make CC=clang         build with clang instead of cc"
-	@echo "Variables: N=stage number, CC, CFLAGS, BATS, BATS_FLAGS (e.g. --tap)"
+	@echo "Variables: N=stage number, ROOTFS, CC, CFLAGS, BATS, BATS_FLAGS (e.g. --tap)"
