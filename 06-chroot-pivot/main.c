@@ -1,8 +1,8 @@
 /*
- * Stage 06: a root filesystem of the container's own. The child builds the
- * mounts the new root needs - a /dev with a handful of devices - while the
- * host's files are still in reach, then switches to the rootfs, and mounts
- * proc and a read-only sysfs there.
+ * Stage 06: a root filesystem of the container's own. The child mounts all
+ * that the new root needs - a /dev with a handful of devices, its proc, a
+ * read-only sysfs - into the rootfs while the host's files are still in
+ * reach, then switches to it.
  *
  * Two ways to switch, so that a reader can compare them:
  *   pivot_root (the default) moves the mount namespace's root to the rootfs
@@ -94,25 +94,6 @@ static void parse_options(int argc, char **argv, struct container *c)
 	c->argv = optind < argc ? argv + optind : default_command;
 }
 
-/*
- * Before anything is mounted: every mount in our copy of the table becomes
- * private, recursively, so that nothing mounted here propagates to the
- * host - and nothing the host mounts later appears in here.
- */
-static void make_mounts_private(void)
-{
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		die("child: make / private (mount MS_REC|MS_PRIVATE)", NULL);
-}
-
-/* A proc of our own over the host's: it shows the PID namespace of the
- * process that mounts it, ours. Nothing on it is meant to be run. */
-static void mount_proc(void)
-{
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		die("child: mount proc on /proc", NULL);
-}
-
 /* The rootfs beside the binary (where make rootfs puts it), else ./rootfs. */
 static const char *default_rootfs(void)
 {
@@ -186,6 +167,17 @@ static void check_rootfs(struct container *c)
 }
 
 /*
+ * Before anything is mounted: every mount in our copy of the table becomes
+ * private, recursively, so that nothing mounted here propagates to the
+ * host - and nothing the host mounts later appears in here.
+ */
+static void make_mounts_private(void)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		die("child: make / private (mount MS_REC|MS_PRIVATE)", NULL);
+}
+
+/*
  * The new root must be a mount point for pivot_root(); the rootfs is a
  * directory, so mount it on itself. chroot() has no such rule, but the
  * same steps for both keep the comparison to the one call that differs.
@@ -234,6 +226,28 @@ static void mount_dev(const char *rootfs)
 	}
 }
 
+/* A proc of our own on the rootfs's /proc: it shows the PID namespace of
+ * the process that mounts it, ours. Nothing on it is meant to be run. */
+static void mount_proc(const char *rootfs)
+{
+	char proc[PATH_MAX];
+
+	snprintf(proc, sizeof(proc), "%s/proc", rootfs);
+	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		die("child: mount proc on the rootfs's /proc", NULL);
+}
+
+/* Read-only: the container may look at its devices and network there,
+ * not reconfigure the host's. */
+static void mount_sys(const char *rootfs)
+{
+	char sys[PATH_MAX];
+
+	snprintf(sys, sizeof(sys), "%s/sys", rootfs);
+	if (mount("sysfs", sys, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		die("child: mount sysfs on the rootfs's /sys", NULL);
+}
+
 /*
  * pivot_root(new_root, put_old) makes new_root the root of the mount
  * namespace and moves the old root to put_old. Called as pivot_root(".", ".")
@@ -268,14 +282,6 @@ static void chroot_into(const char *rootfs)
 		die("child: chroot", NULL);
 }
 
-/* Read-only: the container may look at its devices and network there,
- * not reconfigure the host's. */
-static void mount_sys(void)
-{
-	if (mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		die("child: mount sysfs on /sys", NULL);
-}
-
 /* The child: clone() starts it here, on the stack we gave it. */
 static int container_main(void *arg)
 {
@@ -293,14 +299,14 @@ static int container_main(void *arg)
 	make_mounts_private();
 	make_rootfs_a_mount(c->rootfs);
 	mount_dev(c->rootfs);
+	mount_proc(c->rootfs);
+	mount_sys(c->rootfs);
+	say("child: mounted /dev, /proc and /sys (read-only) in %s", c->rootfs);
 	if (c->use_chroot)
 		chroot_into(c->rootfs);
 	else
 		pivot_into(c->rootfs);
 	say("child: / is now %s, by %s", c->rootfs, c->use_chroot ? "chroot" : "pivot_root");
-	mount_proc();
-	mount_sys();
-	say("child: mounted /dev, /proc and /sys (read-only)");
 
 	say("child: I am pid %ld, running %s", (long)getpid(), c->argv[0]);
 	exec_command(c->argv, c->exec_report);
