@@ -10,7 +10,8 @@
  *   make_pipe()             every descriptor we open is close-on-exec
  *   check_terminal()        job control: the command gets the terminal
  *   wait_for_parent(),      the parent->child "setup is done" pipe (stage 03 on)
- *   release_child()
+ *   release_child(),
+ *   die_in_setup()
  *   exec_command()          the child's last step: exec, or report why not
  *   wait_for_container()    the parent's last step: forward signals, reap,
  *                           turn the child's end into our exit status
@@ -202,6 +203,22 @@ static inline void release_child(int go[2])
 		die("parent: write the go pipe", NULL);
 	if (close(go[0]) < 0)
 		die("parent: close the go pipe's read end", NULL);
+}
+
+/*
+ * The parent failed while the child waits for "go" - stage 07 writing its
+ * maps, 08 wiring its network: kill and reap the child before saying why, so
+ * that nothing of the container outlives the stage's error line.
+ */
+__attribute__((noreturn)) static inline void die_in_setup(pid_t child, const char *what,
+							  const char *hint)
+{
+	int err = errno;
+
+	if (kill(child, SIGKILL) < 0 || waitpid(child, NULL, 0) < 0)
+		die("parent: kill the waiting child", NULL);
+	errno = err;
+	die(what, hint);
 }
 
 /*

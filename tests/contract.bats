@@ -146,18 +146,23 @@ wait'
 	done
 }
 
+# Stage 1 makes no namespace and stage 7 makes its own user namespace first:
+# those two run as anyone. The rest need root and must say so.
 @test "every stage: as an ordinary user, a stage that needs root says so and exits 125" {
 	for n in $(stages_under_test); do
 		cp "$(stage_bin "$n")" "$TEST_TMP/"
+		[ "$n" -lt 6 ] || [ -e "$TEST_TMP/rootfs" ] || cp -a "$ROOT/rootfs" "$TEST_TMP/"
 		run setpriv --reuid=65534 --regid=65534 --clear-groups "$TEST_TMP/stage$n" -q id -u
-		if [ "$n" -eq 1 ]; then # clone() without a namespace needs no privilege
-			[ "$status" -eq 0 ] && [ "$output" = 65534 ] || fail "stage1 as nobody: $status, $output"
-			continue
-		fi
-		[ "$status" -eq 125 ] || fail "stage$n as nobody: exit $status, expected 125"
-		[[ $output == "stage$n: "*": Operation not permitted (run it with sudo)" ]] ||
-			fail "stage$n as nobody printed: $output"
-		[ "$(grep -c . <<<"$output")" -eq 1 ] || fail "stage$n: more than one error line: $output"
+		case $n in
+		1) [ "$status" -eq 0 ] && [ "$output" = 65534 ] || fail "stage1 as nobody: $status, $output" ;;
+		7) [ "$status" -eq 0 ] && [ "$output" = 0 ] || fail "stage7 as nobody: $status, $output" ;;
+		*)
+			[ "$status" -eq 125 ] || fail "stage$n as nobody: exit $status, expected 125"
+			[[ $output == "stage$n: "*": Operation not permitted (run it with sudo)" ]] ||
+				fail "stage$n as nobody printed: $output"
+			[ "$(grep -c . <<<"$output")" -eq 1 ] || fail "stage$n: more than one error line: $output"
+			;;
+		esac
 	done
 }
 

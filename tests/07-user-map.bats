@@ -1,0 +1,88 @@
+#!/usr/bin/env bats
+# Stage 07: a user namespace - an ordinary user is root in a container.
+# The unprivileged runs are as nobody (65534), with a copy of the binary and
+# the rootfs in a directory nobody can read.
+
+load helpers
+
+setup() {
+	setup_stage 7
+	ROOTFS_DIR=${ROOTFS:-$ROOT/rootfs}
+	[ -x "$ROOTFS_DIR/bin/sh" ] || fail "no rootfs at $ROOTFS_DIR: run make rootfs"
+	cp "$STAGE" "$TEST_TMP/stage7"
+	cp -a "$ROOTFS_DIR" "$TEST_TMP/rootfs" # owned by root, as make rootfs leaves it
+}
+
+teardown() { teardown_stage; }
+
+as_nobody() { (cd "$TEST_TMP" && exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"); }
+stage7_as_nobody() { as_nobody "$TEST_TMP/stage7" -r "$TEST_TMP/rootfs" "$@"; }
+
+@test "stage7: as nobody, id -u is 0 inside, and the maps say root is 65534 outside" {
+	run stage7_as_nobody -q sh -c 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups'
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+	[ "$(echo $output)" = "0 0 0 65534 1 0 65534 1 deny" ] || fail "$output"
+}
+
+@test "stage7: from the host, the container runs as nobody in new user, UTS, IPC, PID and mount namespaces" {
+	(cd "$TEST_TMP" && exec setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$TEST_TMP/stage7" -r "$TEST_TMP/rootfs" -q sleep 1000) >"$TEST_TMP/out" 2>&1 3>&- &
+	STAGE_PID=$! # the subshell execs setpriv, which execs the stage
+	wait_until command_is "$STAGE_PID" stage7
+	wait_until has_child "$STAGE_PID"
+	CHILD=$(first_child_of "$STAGE_PID")
+	wait_until command_is "$CHILD" sleep
+	assert_new_namespaces_from_host "user uts ipc pid mnt"
+	grep -Eq '^Uid:[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534$' "/proc/$CHILD/status" ||
+		fail "$(grep ^Uid "/proc/$CHILD/status")"
+}
+
+@test "stage7: as nobody, pid 1, the hostname, and a /proc of the container's own still hold" {
+	run stage7_as_nobody -q sh -c 'hostname; echo $$; ps -o pid= | wc -l'
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+	[ "$(echo $output)" = "container 1 3" ] || fail "$output" # ps lists sh, ps and wc
+}
+
+@test "stage7: root inside cannot write a file of the host's root in the rootfs" {
+	before=$(cat "$TEST_TMP/rootfs/etc/passwd")
+	run stage7_as_nobody -q sh -c 'stat -c %u /etc/passwd; echo intruder >>/etc/passwd'
+	[ "$status" -ne 0 ] || fail "the write succeeded: $output"
+	[ "${lines[0]}" = 65534 ] || fail "$output" # the unmapped host root shows as the overflow uid
+	[[ $output == *"Permission denied"* ]] || fail "$output"
+	[ "$(cat "$TEST_TMP/rootfs/etc/passwd")" = "$before" ]
+}
+
+@test "stage7: as nobody, the command's exit status is the stage's" {
+	run stage7_as_nobody -q sh -c 'exit 7'
+	[ "$status" -eq 7 ]
+}
+
+# The limit set inside a throwaway user namespace of the test's own: the
+# host's sysctl does not change.
+@test "stage7: with user namespaces disabled, exit 125 and the sysctl that disables them" {
+	run unshare -Ur sh -c 'echo 0 >/proc/sys/user/max_user_namespaces && exec "$1" -q -r "$2" true' sh \
+		"$STAGE" "$ROOTFS_DIR"
+	[ "$status" -eq 125 ] || fail "exit $status: $output"
+	[ "$output" = "stage7: clone: No space left on device (user namespaces are disabled: sysctl -w user.max_user_namespaces=10000)" ] ||
+		fail "$output"
+}
+
+@test "stage7: a rootfs the user cannot read is 125, naming it" {
+	chmod 700 "$TEST_TMP/rootfs"
+	run stage7_as_nobody -q true
+	[ "$status" -eq 125 ] || fail "exit $status: $output"
+	[ "$output" = "stage7: rootfs $TEST_TMP/rootfs: Permission denied (the container's root is you on the host, and you cannot read it)" ] ||
+		fail "$output"
+}
+
+@test "stage7: as root, the same container maps root to root" {
+	run "$STAGE" -q -r "$ROOTFS_DIR" sh -c 'id -u; cat /proc/self/uid_map; echo $$; hostname'
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+	[ "$(echo $output)" = "0 0 0 1 1 container" ] || fail "$output"
+}
+
+@test "stage7: /sys is left empty: a new sysfs needs a network namespace of the user's own" {
+	run stage7_as_nobody -q sh -c 'ls -A /sys | wc -l'
+	[ "$status" -eq 0 ]
+	[ "$output" -eq 0 ]
+}
