@@ -26,9 +26,9 @@ require_root() {
 # procps and util-linux: on every Ubuntu and Debian but the most minimal.
 require_tools() {
 	local tool
-	for tool in pgrep ps ipcmk ipcs nsenter setpriv; do
+	for tool in pgrep ps ipcmk ipcs nsenter setpriv ip; do
 		command -v "$tool" >/dev/null ||
-			skip "needs $tool: sudo apt-get install procps util-linux"
+			skip "needs $tool: sudo apt-get install procps util-linux iproute2"
 	done
 }
 
@@ -75,6 +75,7 @@ setup_stage() {
 	HOST_NAME=$(hostname)
 	HOST_QUEUES=$(ipcs -q)
 	HOST_MOUNTS=$(cat /proc/self/mountinfo)
+	HOST_NET=$(host_net)
 	exec </dev/null
 }
 
@@ -90,6 +91,13 @@ teardown_stage() {
 		hostname "$HOST_NAME"
 		fail "the host's hostname changed to $now"
 	fi
+	# A link left on the host (a stage 8 veth end) goes; and is reported.
+	if [ "$(host_net)" != "$HOST_NET" ]; then
+		for link in $(ip -o link show | awk -F': ' '{ print $2 }' | grep -o '^stage8-[0-9]*'); do
+			ip link del "$link" 2>/dev/null || true
+		done
+		fail "the host's links, addresses or routes changed"
+	fi
 	# A mount left on the host cannot be undone blindly: report it.
 	[ "$(cat /proc/self/mountinfo)" = "$HOST_MOUNTS" ] || fail "the host's mount table changed"
 	[ -e "/proc/$$/status" ] || fail "the host's /proc no longer shows this shell"
@@ -98,6 +106,14 @@ teardown_stage() {
 		for id in $extra; do ipcrm -q "$id"; done
 		fail "message queues were left on the host: $extra"
 	fi
+}
+
+# The host's links, addresses and routes, without counters or flags that
+# change on their own.
+host_net() {
+	ip -o link show | awk -F': ' '{ print $2 }'
+	ip -o addr show | awk '{ print $2, $4 }'
+	ip route show
 }
 
 queue_ids() { awk '$1 ~ /^0x/ { print $2 }' | sort; }

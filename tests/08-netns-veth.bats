@@ -1,0 +1,114 @@
+#!/usr/bin/env bats
+# Stage 08: a network namespace, and a veth pair made over netlink that
+# wires its eth0 to the host.
+
+load helpers
+
+setup() {
+	setup_stage 8
+	ROOTFS_DIR=${ROOTFS:-$ROOT/rootfs}
+	[ -x "$ROOTFS_DIR/bin/sh" ] || fail "no rootfs at $ROOTFS_DIR: run make rootfs"
+}
+
+teardown() { teardown_stage; }
+
+stage8() { "$STAGE" -r "$ROOTFS_DIR" "$@"; }
+
+# Inside: print eth0's address, then the default route's gateway.
+SHOW_NET='ip -4 -o addr show eth0 | awk "{ print \$4 }"; ip route | awk "/^default/ { print \$3 }"'
+
+@test "stage8: inside, lo is up and eth0 has its address and a default route via the host end" {
+	run stage8 -q sh -c "ip -o link show lo; $SHOW_NET"
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+	[[ ${lines[0]} == *"<LOOPBACK,UP,LOWER_UP>"* ]] || fail "lo: ${lines[0]}"
+	[[ ${lines[1]} =~ ^169\.254\.[0-9]+\.[0-9]+/30$ ]] || fail "eth0: ${lines[1]}"
+	[[ ${lines[2]} =~ ^169\.254\.[0-9]+\.[0-9]+$ ]] || fail "gateway: ${lines[2]}"
+}
+
+@test "stage8: inside, the user, UTS, IPC, PID, mount and network namespaces are new" {
+	assert_new_namespaces "user uts ipc pid mnt net"
+}
+
+@test "stage8: the container pings its host end" {
+	run stage8 -q sh -c 'ping -c 1 -W 5 "$(ip route | awk "/^default/ { print \$3 }")"'
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+}
+
+# A TCP connection to a closed port of the container: the container's kernel
+# answers with a reset ("Connection refused") - only if the host reaches it.
+@test "stage8: the host reaches the container's address, over the host end" {
+	start_stage 8 -r "$ROOTFS_DIR" sh -c "$SHOW_NET; exec sleep 1000"
+	wait_until grep -q '^169\.254\..*/30$' "$TEST_TMP/out"
+	address=$(grep '^169\.254\..*/30$' "$TEST_TMP/out" | cut -d/ -f1)
+	host_end=$(grep -o 'veth pair stage8-[0-9]*' "$TEST_TMP/out" | cut -d' ' -f3)
+	[ "$(ip -o -4 addr show dev "$host_end" | awk '{ print $4 }')" = "$(cut -d. -f1-3 <<<"$address").$(($(cut -d. -f4 <<<"$address") - 1))/30" ] ||
+		fail "$host_end: $(ip -o addr show dev "$host_end")"
+	run timeout 10 bash -c "exec 5<>/dev/tcp/$address/9"
+	[[ $output == *"Connection refused"* ]] || fail "connect to $address:9: $status, $output"
+}
+
+@test "stage8: eight containers at once each reach their own host end, with distinct addresses and links" {
+	for i in 1 2 3 4 5 6 7 8; do
+		"$STAGE" -r "$ROOTFS_DIR" sh -c "$SHOW_NET"'
+			ping -c 1 -W 5 "$(ip route | awk "/^default/ { print \$3 }")" >/dev/null && echo reached
+			trap "exit 0" TERM; sleep 1000 & wait' >"$TEST_TMP/out$i" 2>&1 3>&- &
+		echo $! >>"$TEST_TMP/pids"
+	done
+	for i in 1 2 3 4 5 6 7 8; do
+		wait_until grep -q '^reached$' "$TEST_TMP/out$i" || fail "container $i: $(cat "$TEST_TMP/out$i")"
+	done
+	[ "$(ip -o link show | grep -c ': stage8-[0-9]*@')" -eq 8 ] || fail "$(ip -o link show | grep stage8)"
+	[ "$(cat "$TEST_TMP"/out? | grep -c '^169\.254\..*/30$' )" -eq 8 ]
+	[ "$(cat "$TEST_TMP"/out? | grep '^169\.254\..*/30$' | sort -u | wc -l)" -eq 8 ] || fail "addresses: $(cat "$TEST_TMP"/out?)"
+	[ "$(cat "$TEST_TMP"/out? | grep -o 'veth pair stage8-[0-9]*' | sort -u | wc -l)" -eq 8 ]
+	for pid in $(cat "$TEST_TMP/pids"); do
+		kill -TERM "$pid"
+	done
+	for pid in $(cat "$TEST_TMP/pids"); do
+		wait "$pid" || fail "a stage exited $?"
+	done
+	[ "$(host_net)" = "$HOST_NET" ] || fail "left on the host: $(diff <(echo "$HOST_NET") <(host_net))"
+}
+
+@test "stage8: nothing of the network is left on the host the moment the stage returns" {
+	run stage8 -q true
+	[ "$status" -eq 0 ]
+	[ "$(host_net)" = "$HOST_NET" ] || fail "after a normal exit: $(diff <(echo "$HOST_NET") <(host_net))"
+	run stage8 -q /etc/passwd # the pair is made, then exec fails: 126
+	[ "$status" -eq 126 ]
+	[ "$(host_net)" = "$HOST_NET" ] || fail "after a failed start: $(diff <(echo "$HOST_NET") <(host_net))"
+}
+
+@test "stage8: after kill -9 of the stage, the pair goes with the namespace" {
+	start_stage 8 -r "$ROOTFS_DIR" -q sleep 1000
+	wait_until command_is "$CHILD" sleep
+	[ "$(host_net)" != "$HOST_NET" ] || fail "no veth on the host while the container runs"
+	kill -KILL "$STAGE_PID"
+	wait_stage
+	wait_until sh -c '[ "$(ip -o link show | grep -c ": stage8-")" -eq 0 ]'
+	[ "$(host_net)" = "$HOST_NET" ] || fail "$(diff <(echo "$HOST_NET") <(host_net))"
+}
+
+@test "stage8: no helper is run: the only exec after the stage's own is the command's" {
+	require_strace
+	strace -f -qq -e trace=execve -o "$TEST_TMP/execs" "$STAGE" -q -r "$ROOTFS_DIR" /bin/true
+	grep ' = 0$' "$TEST_TMP/execs" | cut -d' ' -f2- >"$TEST_TMP/done"
+	[ "$(wc -l <"$TEST_TMP/done")" -eq 2 ] || fail "$(cat "$TEST_TMP/done")"
+	[[ $(tail -n 1 "$TEST_TMP/done") == 'execve("/bin/true", ["/bin/true"]'* ]] || fail "$(cat "$TEST_TMP/done")"
+}
+
+@test "stage8: pid 1, the hostname and the rootfs still hold, and sysfs shows the container's links" {
+	run stage8 -q sh -c 'echo $$; hostname; cat /etc/stage-rootfs >/dev/null && echo rootfs; ls /sys/class/net'
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$(echo $output)" = "1 container rootfs eth0 lo" ] || fail "$output"
+}
+
+@test "stage8: as an ordinary user, the container starts with lo only, and says why" {
+	cp "$STAGE" "$TEST_TMP/stage8"
+	cp -a "$ROOTFS_DIR" "$TEST_TMP/rootfs"
+	run bash -c 'cd "$1" && exec setpriv --reuid=65534 --regid=65534 --clear-groups ./stage8 -q -r rootfs sh -c "ls /sys/class/net; id -u"' \
+		bash "$TEST_TMP"
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+	[ "${lines[0]}" = "stage8: no CAP_NET_ADMIN on the host, so no veth pair: the container gets lo only" ] || fail "$output"
+	[ "$(echo "${lines[@]:1}")" = "lo 0" ] || fail "$output"
+}
