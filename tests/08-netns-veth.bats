@@ -52,7 +52,7 @@ SHOW_NET='ip -4 -o addr show eth0 | awk "{ print \$4 }"; ip route | awk "/^defau
 		"$STAGE" -r "$ROOTFS_DIR" sh -c "$SHOW_NET"'
 			ping -c 1 -W 5 "$(ip route | awk "/^default/ { print \$3 }")" >/dev/null && echo reached
 			trap "exit 0" TERM; sleep 1000 & wait' >"$TEST_TMP/out$i" 2>&1 3>&- &
-		echo $! >>"$TEST_TMP/pids"
+		MORE_STAGES="${MORE_STAGES:-} $!" # teardown kills them if the test fails
 	done
 	for i in 1 2 3 4 5 6 7 8; do
 		wait_until grep -q '^reached$' "$TEST_TMP/out$i" || fail "container $i: $(cat "$TEST_TMP/out$i")"
@@ -61,12 +61,13 @@ SHOW_NET='ip -4 -o addr show eth0 | awk "{ print \$4 }"; ip route | awk "/^defau
 	[ "$(cat "$TEST_TMP"/out? | grep -c '^169\.254\..*/30$' )" -eq 8 ]
 	[ "$(cat "$TEST_TMP"/out? | grep '^169\.254\..*/30$' | sort -u | wc -l)" -eq 8 ] || fail "addresses: $(cat "$TEST_TMP"/out?)"
 	[ "$(cat "$TEST_TMP"/out? | grep -o 'veth pair stage8-[0-9]*' | sort -u | wc -l)" -eq 8 ]
-	for pid in $(cat "$TEST_TMP/pids"); do
+	for pid in $MORE_STAGES; do
 		kill -TERM "$pid"
 	done
-	for pid in $(cat "$TEST_TMP/pids"); do
+	for pid in $MORE_STAGES; do
 		wait "$pid" || fail "a stage exited $?"
 	done
+	MORE_STAGES=
 	[ "$(host_net)" = "$HOST_NET" ] || fail "left on the host: $(diff <(echo "$HOST_NET") <(host_net))"
 }
 

@@ -190,16 +190,20 @@ descendants_of() {
 	done
 }
 
-# Whatever a test left running, even after a failed assertion: the stage and
-# everything under it (in stages 1 to 3 only the command itself dies with the
+# Whatever a test left running, even after a failed assertion: the stage
+# (and those in MORE_STAGES, for a test that runs several) and everything under it (in stages 1 to 3 only the command itself dies with the
 # stage; what the command started may outlive it).
 stop_stage() {
-	local pids="${CHILD:-}"
-	[ -z "${STAGE_PID:-}" ] || pids="$pids $STAGE_PID $(descendants_of "$STAGE_PID")"
+	local pids="${CHILD:-}" pid
+	for pid in ${STAGE_PID:-} ${MORE_STAGES:-}; do
+		pids="$pids $pid $(descendants_of "$pid")"
+	done
 	# shellcheck disable=SC2086 # a list of pids
 	[ -z "${pids// /}" ] || kill -KILL $pids 2>/dev/null || true
-	[ -z "${STAGE_PID:-}" ] || wait "$STAGE_PID" 2>/dev/null || true
-	STAGE_PID= CHILD=
+	for pid in ${STAGE_PID:-} ${MORE_STAGES:-}; do
+		wait "$pid" 2>/dev/null || true
+	done
+	STAGE_PID= CHILD= MORE_STAGES=
 	return 0
 }
 
