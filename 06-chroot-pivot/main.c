@@ -122,7 +122,8 @@ static int in_rootfs(int rootfs, const char *path)
 
 	if (fd < 0)
 		return errno != ENOENT && errno != ENOTDIR;
-	close(fd);
+	if (close(fd) < 0)
+		die("close a file of the rootfs", NULL);
 	return 1;
 }
 

@@ -123,7 +123,8 @@ static int in_rootfs(int rootfs, const char *path)
 
 	if (fd < 0)
 		return errno != ENOENT && errno != ENOTDIR;
-	close(fd);
+	if (close(fd) < 0)
+		die("close a file of the rootfs", NULL);
 	return 1;
 }
 
@@ -179,7 +180,8 @@ static long sysctl_value(const char *path)
 	if (fd < 0)
 		return -1;
 	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
+	if (close(fd) < 0)
+		return -1;
 	return n > 0 ? atol(text) : -1;
 }
 

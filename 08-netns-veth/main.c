@@ -157,7 +157,8 @@ static int in_rootfs(int rootfs, const char *path)
 
 	if (fd < 0)
 		return errno != ENOENT && errno != ENOTDIR;
-	close(fd);
+	if (close(fd) < 0)
+		die("close a file of the rootfs", NULL);
 	return 1;
 }
 
@@ -213,7 +214,8 @@ static long sysctl_value(const char *path)
 	if (fd < 0)
 		return -1;
 	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
+	if (close(fd) < 0)
+		return -1;
 	return n > 0 ? atol(text) : -1;
 }
 
@@ -488,9 +490,8 @@ static void remove_host_end(struct container *c)
 		return;
 	sock = nl_open();
 	/* ENODEV: the kernel's own teardown of the namespace was first. */
-	if (sock < 0 || (delete_link(sock, c->host_end) < 0 && errno != ENODEV))
+	if (sock < 0 || (delete_link(sock, c->host_end) < 0 && errno != ENODEV) || close(sock) < 0)
 		die("parent: delete the host end of the veth pair", NULL);
-	close(sock);
 	c->host_end = 0;
 }
 
@@ -577,7 +578,8 @@ static void bring_up_network(struct container *c)
 		die("child: bring lo up", NULL);
 	if (!net.has_veth) {
 		say("child: lo is up; no eth0");
-		close(sock);
+		if (close(sock) < 0)
+			die("child: close the netlink socket", NULL);
 		return;
 	}
 	eth0 = if_nametoindex("eth0");
