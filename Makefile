@@ -27,7 +27,7 @@ ifneq ($(strip $(N)),)
   $(if $(filter $(N),$(STAGES)),,$(error N=$(N) is not a stage; the stages here are $(STAGES)))
 endif
 
-.PHONY: all stage test docs clean help rootfs $(STAGES)
+.PHONY: all stage test mutate check docs clean help rootfs $(STAGES)
 
 all: $(addprefix stage,$(STAGES))
 
@@ -66,6 +66,13 @@ test: $(if $(N),stage$(N),all)
 	@command -v $(BATS) >/dev/null || { echo "make test needs bats-core: sudo apt-get install bats" >&2; exit 1; }
 	STAGES="$(TEST_STAGES)" ROOTFS="$(abspath $(ROOTFS))" $(BATS) $(BATS_FLAGS) $(TEST_FILES)
 
+# Every patch in tests/mutations/ removes one step a lesson depends on; the
+# tests must catch each (tools/mutate works in a scratch copy). As root.
+mutate: all
+	tools/mutate
+
+check: test mutate
+
 # Rerun every command in the docs' console blocks and keep what they print
 # now (as root). tests/docs.bats fails when a doc no longer matches.
 docs: all
@@ -83,6 +90,8 @@ help:
 	@echo "make test             run every stage's tests (as root: sudo make test)"
 	@echo "make test N=4         run one stage's tests"
 	@echo "make rootfs           build ./rootfs for stages 06 on, offline (ROOTFS=DIR: elsewhere)"
+	@echo "make mutate           break each lesson (tests/mutations/) and see the tests catch it"
+	@echo "make check            make test, then make mutate"
 	@echo "make docs             rerun the transcripts in docs/ (as root)"
 	@echo "make clean            remove what the build made"
 	@echo "make CC=clang         build with clang instead of cc"

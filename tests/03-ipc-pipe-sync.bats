@@ -35,16 +35,21 @@ teardown() {
 	assert_new_namespaces_from_host "uts ipc"
 }
 
-# Hold the parent inside its setup window: its stderr is a pipe the test
-# has filled, so its first progress line after clone() - before it says go -
-# blocks. The child must then be asleep reading the go pipe, not running the
-# command (nor blocked writing a progress line of its own). Draining the
+# Hold the parent at the end of its setup window: its stderr is a pipe the
+# test has filled but for room for its line naming the child, so the next
+# one - "setup done", just before it says go - blocks. (A pipe holds 16
+# pages; a short write goes into the last page if it fits, else waits for a
+# free page.) The child must then be asleep reading the go pipe, not running
+# the command, nor blocked writing a progress line of its own. Draining the
 # pipe lets the parent finish; only then does the command run.
 @test "stage3: the child runs the command only after the parent says go" {
 	require_wchan
 	mkfifo "$TEST_TMP/stderr"
 	exec 7<>"$TEST_TMP/stderr"
-	dd if=/dev/zero of=/dev/fd/7 bs=4096 oflag=nonblock 2>/dev/null || true # until full
+	cloned="parent: cloned child $(cat /proc/sys/kernel/pid_max) into new UTS and IPC namespaces"
+	room=$((${#cloned} + 1)) # the longest that line can be, newline included
+	dd if=/dev/zero of=/dev/fd/7 bs=4096 count=15 oflag=nonblock 2>/dev/null
+	dd if=/dev/zero of=/dev/fd/7 bs=$((4096 - room)) count=1 oflag=nonblock 2>/dev/null
 	"$STAGE" sh -c 'echo ran' >"$TEST_TMP/out" 2>&7 3>&- &
 	STAGE_PID=$!
 	wait_until has_child "$STAGE_PID"
