@@ -80,6 +80,24 @@ SHOW_NET='ip -4 -o addr show eth0 | awk "{ print \$4 }"; ip route | awk "/^defau
 	[ "$(host_net)" = "$HOST_NET" ] || fail "after a failed start: $(diff <(echo "$HOST_NET") <(host_net))"
 }
 
+# The kernel deletes the pair too, when the namespace dies - but later,
+# asynchronously, so a check right after the stage returns could race it.
+# Here the test holds the container's network namespace open itself: the
+# kernel cannot tear it down, and only the stage's own deletion can empty
+# the host.
+@test "stage8: the stage deletes the pair itself, even while the namespace lives on" {
+	start_stage 8 -r "$ROOTFS_DIR" sleep 1000
+	wait_until command_is "$CHILD" sleep
+	exec {netns}<"/proc/$CHILD/ns/net"
+	kill -KILL "$CHILD" # the container ends; the stage goes on to clean up
+	wait_stage
+	[ "$STAGE_STATUS" -eq 137 ] || fail "the stage exited $STAGE_STATUS"
+	left=$(ip -o link show | grep -o ': stage8-[0-9]*@' || true)
+	exec {netns}<&-
+	[ -z "$left" ] || fail "left on the host while the namespace was held: $left"
+	[ "$(host_net)" = "$HOST_NET" ] || fail "$(diff <(echo "$HOST_NET") <(host_net))"
+}
+
 @test "stage8: after kill -9 of the stage, the pair goes with the namespace" {
 	start_stage 8 -r "$ROOTFS_DIR" -q sleep 1000
 	wait_until command_is "$CHILD" sleep
