@@ -27,7 +27,7 @@ ifneq ($(strip $(N)),)
   $(if $(filter $(N),$(STAGES)),,$(error N=$(N) is not a stage; the stages here are $(STAGES)))
 endif
 
-.PHONY: all stage test mutate check docs clean help rootfs $(STAGES)
+.PHONY: all stage diff doctor test mutate check docs clean help rootfs $(STAGES)
 
 all: $(addprefix stage,$(STAGES))
 
@@ -48,6 +48,14 @@ stage$(call number_of,$1): $(wildcard $1/*.c $1/*.h) stage.h $(if $(call needs_r
 	$$(CC) $$(CPPFLAGS) $$(CFLAGS) -o $$@ $(wildcard $1/*.c) $$(LDFLAGS)
 endef
 $(foreach d,$(STAGE_DIRS),$(eval $(call stage_rule,$d)))
+
+# What stage N adds to stage N-1, its lesson, as one diff: make diff N=4.
+diff:
+	$(if $(N),,$(error say which stage: make diff N=4))@tools/stagediff $(N)
+
+# Can this machine run the stages? What to fix if not (best as root).
+doctor:
+	@tools/doctor
 
 # `make rootfs` (re)builds it; a missing one is built on demand. tools/mkrootfs
 # replaces only a rootfs it made itself.
@@ -87,6 +95,8 @@ clean:
 help:
 	@echo "make                  build every stage (./stage1 ... ./stage$(lastword $(STAGES)))"
 	@echo "make stage N=4        build ./stage4 (also: make stage4, make stage 4)"
+	@echo "make doctor           can this machine run every stage? (sudo make doctor)"
+	@echo "make diff N=4         what stage 4 adds to stage 3, as a diff"
 	@echo "make test             run every stage's tests (as root: sudo make test)"
 	@echo "make test N=4         run one stage's tests"
 	@echo "make rootfs           build ./rootfs for stages 06 on, offline (ROOTFS=DIR: elsewhere)"
