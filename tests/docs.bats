@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # The transcripts in docs/ are real: rerunning their commands (docs/transcribe)
-# must print the same lines again. Pids, inode numbers and ids change from run
-# to run, and in stages 01 and 02 parent and child print in either order, so
-# numbers are compared as N and lines as a sorted list.
+# must print the same lines again. Pids, inode numbers, ids and addresses
+# change from run to run (and strace pads its columns to fit them), and in
+# stages 01 and 02 parent and child print in either order, so numbers are
+# compared as N, runs of blanks as one, and lines as a sorted list.
 
 load helpers
 
@@ -11,14 +12,31 @@ setup() {
 	for n in $(stages_under_test); do require_stage "$n"; done
 }
 
-normalized() { sed -E 's/[0-9]+/N/g' | sort; }
+teardown() { rm -f "${stale:-}"; }
+
+normalized() { sed -E -e 's/0x[0-9a-f]+/0xN/g' -e 's/[0-9]+/N/g' -e 's/ +/ /g' | sort; }
+
+# Does DOC's every transcript read as its commands print now?
+current() {
+	local now
+	now=$("$ROOT/docs/transcribe" "$1")
+	diff <(normalized <"$1") <(normalized <<<"$now")
+}
 
 @test "docs: every transcript still matches what its commands print" {
 	for doc in "$ROOT"/docs/[0-9]*.md; do
-		now=$("$ROOT/docs/transcribe" "$doc")
-		diff <(normalized <"$doc") <(normalized <<<"$now") ||
-			fail "${doc##*/} is out of date: run sudo make docs"
+		current "$doc" || fail "${doc##*/} is out of date: run sudo make docs"
 	done
+}
+
+@test "docs: a transcript whose output was edited is caught as out of date" {
+	stale=$(mktemp --suffix=.md)
+	# the first output line of the first transcript gets a word more
+	awk '!done && prev ~ /^\$ / && $0 !~ /^\$ / && $0 != "```" { $0 = $0 " stale"; done = 1 }
+	     { print; prev = $0 }' "$ROOT/docs/02-uts.md" >"$stale"
+	! cmp -s "$stale" "$ROOT/docs/02-uts.md" || fail "the edit did not take"
+	current "$ROOT/docs/02-uts.md" || fail "02-uts.md itself is out of date"
+	! current "$stale" || fail "the edited transcript was taken as current"
 }
 
 # The "Break it" sections show the mutants make mutate runs: each page lists
@@ -35,4 +53,39 @@ normalized() { sed -E 's/[0-9]+/N/g' | sort; }
 		[ -n "$applied" ] || fail "${page##*/} has no Break it exercise"
 		[ "$shown" = "$(tail -n +2 "$ROOT/$applied")" ] || fail "${page##*/} shows a diff that is not $applied"
 	done
+}
+
+# errata.md points at the lines that do each job right, as
+# [`FILE:LINE`](../FILE#LLINE) `what`: a function() of FILE the line must lie
+# in, or code the line must hold (up to the first "…" or "<"; a function
+# that FILE only calls, as its call). An edit that moves
+# the code and not the link fails here.
+@test "docs: every line errata.md points at holds what it names" {
+	local count=0 link path line what first last
+	while IFS= read -r link; do
+		path=$(sed -E 's/.*\]\(\.\.\/([^#]*)#L.*/\1/' <<<"$link")
+		line=$(sed -E 's/.*#L([0-9]+)\).*/\1/' <<<"$link")
+		what=$(sed -E 's/.*\) `([^`]*)`$/\1/' <<<"$link")
+		[ -f "$ROOT/$path" ] || fail "errata.md links to $path, which is not there"
+		[[ $link == "[\`${path##*/}:$line\`]"* || $link == "[\`$path:$line\`]"* ]] ||
+			fail "errata.md: the text of $link is not its target"
+		if [[ $what =~ ^[a-z_0-9]+\(\)$ ]] &&
+			first=$(grep -n -m 1 -E "^[a-z_].*\\b${what%()}\\(|^${what%()}\\(" "$ROOT/$path" | cut -d: -f1) &&
+			[ -n "$first" ]; then
+			last=$(tail -n +"$first" "$ROOT/$path" | grep -n -m 1 '^}' | cut -d: -f1)
+			last=$((first + last - 1))
+			[ "$line" -ge "$first" ] && [ "$line" -le "$last" ] ||
+				fail "errata.md: $path:$line is not in $what (lines $first-$last)"
+		else
+			[[ $what == *'()' ]] && what=${what%)} # a call: clone()
+			what=${what%%…*}
+			what=${what%%<*}
+			sed -n "${line}p" "$ROOT/$path" | grep -qF -- "$what" ||
+				fail "errata.md: $path:$line does not hold '$what'"
+		fi
+		count=$((count + 1))
+	done < <(grep -o '\[`[^`]*`\](\.\./[^)]*) `[^`]*`' "$ROOT/docs/errata.md")
+	[ "$count" -ge 20 ] || fail "errata.md: only $count links found"
+	[ "$count" -eq "$(grep -o '#L[0-9]*)' "$ROOT/docs/errata.md" | wc -l)" ] ||
+		fail "errata.md: a link to a line is not in the form [\`FILE:LINE\`](../FILE#LLINE) \`what\`"
 }
