@@ -332,8 +332,8 @@ static int write_file(pid_t pid, const char *name, const char *text)
  * and, before gid_map, it must deny setgroups() in the child's namespace for
  * good, or root inside could drop a supplementary group that is there to
  * keep it out of something (a file mode like 0705). The maps are written once
- * and cannot change; until then the child is nobody (65534) and can do
- * nothing, which is why it waits on the go pipe.
+ * and cannot change. Unmapped, the child's ids read 65534: it could not make
+ * a file, and its exec would drop every capability. So it waits on the pipe.
  */
 static void map_root_to_caller(pid_t child)
 {
