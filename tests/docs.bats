@@ -1,9 +1,10 @@
 #!/usr/bin/env bats
 # The transcripts in docs/ are real: rerunning their commands (docs/transcribe)
-# must print the same lines again. Pids, inode numbers, ids and addresses
-# change from run to run (and strace pads its columns to fit them), and in
-# stages 01 and 02 parent and child print in either order, so numbers are
-# compared as N, runs of blanks as one, and lines as a sorted list.
+# must print the same lines again. Pids, inode numbers, ids, addresses (and
+# the bytes strace shows of them) change from run to run, strace pads its
+# columns to fit them, and in stages 01 and 02 parent and child print in
+# either order: so numbers are compared as N, runs of blanks as one, and
+# lines as a sorted list.
 
 load helpers
 
@@ -14,7 +15,7 @@ setup() {
 
 teardown() { rm -f "${stale:-}"; }
 
-normalized() { sed -E -e 's/0x[0-9a-f]+/0xN/g' -e 's/[0-9]+/N/g' -e 's/ +/ /g' | sort; }
+normalized() { sed -E -e 's/\\x[0-9a-f]{2}/\\xN/g' -e 's/0x[0-9a-f]+/0xN/g' -e 's/[0-9]+/N/g' -e 's/ +/ /g' | sort; }
 
 # Does DOC's every transcript read as its commands print now?
 current() {
@@ -42,6 +43,7 @@ current() {
 # The "Break it" sections show the mutants make mutate runs: each page lists
 # every patch of its stage, and the diff it shows is the patch itself.
 @test "docs: every stage page breaks its lesson with the patches in tests/mutations" {
+	tests=$(grep -h '^@test "' "$ROOT"/tests/*.bats | sed -E 's/^@test "(.*)" \{$/\1/; s/\\//g')
 	for patch in "$ROOT"/tests/mutations/*.patch; do
 		name=${patch##*/}
 		page=$(ls "$ROOT"/docs/"${name%%-*}"-*.md)
@@ -52,6 +54,10 @@ current() {
 		applied=$(sed -n '/^## Break it/,$p' "$page" | grep -o 'git apply tests/mutations/[^ ]*' | head -n 1 | cut -d' ' -f3)
 		[ -n "$applied" ] || fail "${page##*/} has no Break it exercise"
 		[ "$shown" = "$(tail -n +2 "$ROOT/$applied")" ] || fail "${page##*/} shows a diff that is not $applied"
+		# each row's last column names a test that exists
+		while IFS= read -r test; do
+			grep -qxF -- "$test" <<<"$tests" || fail "${page##*/} names no such test: $test"
+		done < <(sed -n '/^## Break it/,$p' "$page" | grep '^| `' | awk -F' [|] ' '{ print $3 }' | sed 's/ |$//')
 	done
 }
 
