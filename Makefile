@@ -27,7 +27,7 @@ ifneq ($(strip $(N)),)
   $(if $(filter $(N),$(STAGES)),,$(error N=$(N) is not a stage; the stages here are $(STAGES)))
 endif
 
-.PHONY: all stage diff doctor test mutate check docs clean help rootfs $(STAGES)
+.PHONY: all stage diff doctor test mutate sanitize check docs clean help rootfs $(STAGES)
 
 all: $(addprefix stage,$(STAGES))
 
@@ -79,7 +79,12 @@ test: $(if $(N),stage$(N),all)
 mutate: all
 	tools/mutate
 
-check: test mutate
+# The whole suite again, against AddressSanitizer + UndefinedBehaviorSanitizer
+# builds of every stage (tools/sanitize: a scratch copy). As root.
+sanitize: all
+	ROOTFS="$(abspath $(ROOTFS))" tools/sanitize
+
+check: test mutate sanitize
 
 # Rerun every command in the docs' console blocks and keep what they print
 # now (as root). tests/docs.bats fails when a doc no longer matches.
@@ -101,7 +106,8 @@ help:
 	@echo "make test N=4         run one stage's tests"
 	@echo "make rootfs           build ./rootfs for stages 06 on, offline (ROOTFS=DIR: elsewhere)"
 	@echo "make mutate           break each lesson (tests/mutations/) and see the tests catch it"
-	@echo "make check            make test, then make mutate"
+	@echo "make sanitize         the tests against ASan + UBSan builds of every stage"
+	@echo "make check            make test, make mutate and make sanitize"
 	@echo "make docs             rerun the transcripts in docs/ (as root)"
 	@echo "make clean            remove what the build made"
 	@echo "make CC=clang         build with clang instead of cc"
