@@ -27,7 +27,7 @@ ifneq ($(strip $(N)),)
   $(if $(filter $(N),$(STAGES)),,$(error N=$(N) is not a stage; the stages here are $(STAGES)))
 endif
 
-.PHONY: all stage diff doctor test mutate sanitize check docs clean help rootfs $(STAGES)
+.PHONY: all stage diff doctor test mutate sanitize lint check docs clean help rootfs $(STAGES)
 
 all: $(addprefix stage,$(STAGES))
 
@@ -84,7 +84,12 @@ mutate: all
 sanitize: all
 	ROOTFS="$(abspath $(ROOTFS))" tools/sanitize
 
-check: test mutate sanitize
+# cppcheck, clang-tidy, clang-format and shellcheck, configured in the
+# repository's dot-files; none may find anything (tools/lint).
+lint:
+	tools/lint
+
+check: test mutate sanitize lint
 
 # Rerun every command in the docs' console blocks and keep what they print
 # now (as root). tests/docs.bats fails when a doc no longer matches.
@@ -107,7 +112,8 @@ help:
 	@echo "make rootfs           build ./rootfs for stages 06 on, offline (ROOTFS=DIR: elsewhere)"
 	@echo "make mutate           break each lesson (tests/mutations/) and see the tests catch it"
 	@echo "make sanitize         the tests against ASan + UBSan builds of every stage"
-	@echo "make check            make test, make mutate and make sanitize"
+	@echo "make lint             cppcheck, clang-tidy, clang-format, shellcheck: no findings"
+	@echo "make check            make test, mutate, sanitize and lint"
 	@echo "make docs             rerun the transcripts in docs/ (as root)"
 	@echo "make clean            remove what the build made"
 	@echo "make CC=clang         build with clang instead of cc"

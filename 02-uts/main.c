@@ -15,7 +15,7 @@
 #include "../stage.h"
 
 struct container {
-	char **argv;        /* the command to run, NULL-terminated */
+	char **argv; /* the command to run, NULL-terminated */
 	const char *hostname;
 	pid_t parent;       /* to notice a parent that died before we could ask
 			       to die with it */
@@ -76,7 +76,8 @@ static int container_main(void *arg)
 
 	/* Only this namespace's copy of the name changes. */
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
-		die("child: sethostname", errno == EINVAL ? "a hostname is at most 64 bytes" : NULL);
+		die("child: sethostname",
+		    errno == EINVAL ? "a hostname is at most 64 bytes" : NULL);
 	say("child: hostname is now '%s'", c->hostname);
 
 	say("child: I am pid %ld, running %s", (long)getpid(), c->argv[0]);

@@ -17,7 +17,7 @@
 #include "../stage.h"
 
 struct container {
-	char **argv;        /* the command to run, NULL-terminated */
+	char **argv; /* the command to run, NULL-terminated */
 	const char *hostname;
 	int go[2];          /* parent -> child: "setup is done, go on" */
 	int exec_report[2]; /* child -> parent: why exec failed, if it did */
@@ -77,7 +77,8 @@ static int container_main(void *arg)
 
 	/* Only this namespace's copy of the name changes. */
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
-		die("child: sethostname", errno == EINVAL ? "a hostname is at most 64 bytes" : NULL);
+		die("child: sethostname",
+		    errno == EINVAL ? "a hostname is at most 64 bytes" : NULL);
 	say("child: hostname is now '%s'", c->hostname);
 
 	say("child: I am pid %ld, running %s", (long)getpid(), c->argv[0]);
@@ -105,8 +106,7 @@ int main(int argc, char **argv)
 	 * is what lets waitpid() see it as an ordinary child. CLONE_NEWUTS: the
 	 * child starts in a new UTS namespace, a copy of ours. CLONE_NEWIPC: and
 	 * in a new IPC namespace, which starts empty. */
-	child = clone(container_main, child_stack_top(),
-		      CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD, &c);
+	child = clone(container_main, child_stack_top(), CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD, &c);
 	if (child < 0)
 		die("clone", hint_for_clone(errno));
 	say("parent: cloned child %ld into new UTS and IPC namespaces", (long)child);

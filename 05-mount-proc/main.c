@@ -23,7 +23,7 @@
 #include "../stage.h"
 
 struct container {
-	char **argv;        /* the command to run, NULL-terminated */
+	char **argv; /* the command to run, NULL-terminated */
 	const char *hostname;
 	int go[2];          /* parent -> child: "setup is done, go on" */
 	int exec_report[2]; /* child -> parent: why exec failed, if it did */
@@ -102,7 +102,8 @@ static int container_main(void *arg)
 
 	/* Only this namespace's copy of the name changes. */
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
-		die("child: sethostname", errno == EINVAL ? "a hostname is at most 64 bytes" : NULL);
+		die("child: sethostname",
+		    errno == EINVAL ? "a hostname is at most 64 bytes" : NULL);
 	say("child: hostname is now '%s'", c->hostname);
 
 	make_mounts_private();

@@ -29,7 +29,7 @@
 #include "../stage.h"
 
 struct container {
-	char **argv;        /* the command to run, NULL-terminated */
+	char **argv; /* the command to run, NULL-terminated */
 	const char *hostname;
 	const char *rootfs;
 	int use_chroot;     /* --chroot: chroot() instead of pivot_root() */
@@ -154,13 +154,18 @@ static void check_rootfs(struct container *c)
 	int rootfs = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	char what[PATH_MAX + 8];
 
+	/* The paths under it are built in PATH_MAX buffers: leave room. */
+	if (rootfs >= 0 && strlen(c->rootfs) > PATH_MAX - sizeof("/dev/urandom")) {
+		errno = ENAMETOOLONG;
+		die("the rootfs's path", "a shorter one leaves room for the paths under it");
+	}
 	if (rootfs < 0) {
 		snprintf(what, sizeof(what), "rootfs %s", c->rootfs);
 		die(what, errno == ENOENT ? "run 'make rootfs' first" : NULL);
 	}
 	if (!command_in_rootfs(rootfs, c->argv[0])) {
-		shout("%s: cannot run '%s': %s (not in the rootfs %s)", program_invocation_short_name,
-		      c->argv[0], strerror(ENOENT), c->rootfs);
+		shout("%s: cannot run '%s': %s (not in the rootfs %s)",
+		      program_invocation_short_name, c->argv[0], strerror(ENOENT), c->rootfs);
 		_exit(EXIT_NOT_FOUND);
 	}
 	if (close(rootfs) < 0)
@@ -200,8 +205,10 @@ static void mount_dev(const char *rootfs)
 {
 	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
 	static const char *const links[][2] = {
-		{ "fd", "/proc/self/fd" },       { "stdin", "/proc/self/fd/0" },
-		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+		{ "fd", "/proc/self/fd" },
+		{ "stdin", "/proc/self/fd/0" },
+		{ "stdout", "/proc/self/fd/1" },
+		{ "stderr", "/proc/self/fd/2" },
 	};
 	char dev[PATH_MAX], path[PATH_MAX + 16], host_node[32];
 
@@ -294,7 +301,8 @@ static int container_main(void *arg)
 
 	/* Only this namespace's copy of the name changes. */
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
-		die("child: sethostname", errno == EINVAL ? "a hostname is at most 64 bytes" : NULL);
+		die("child: sethostname",
+		    errno == EINVAL ? "a hostname is at most 64 bytes" : NULL);
 	say("child: hostname is now '%s'", c->hostname);
 
 	make_mounts_private();

@@ -29,7 +29,7 @@
 #include "../stage.h"
 
 struct container {
-	char **argv;        /* the command to run, NULL-terminated */
+	char **argv; /* the command to run, NULL-terminated */
 	const char *hostname;
 	const char *rootfs;
 	int use_chroot;     /* --chroot: chroot() instead of pivot_root() */
@@ -155,6 +155,11 @@ static void check_rootfs(struct container *c)
 	int rootfs = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	char what[PATH_MAX + 8];
 
+	/* The paths under it are built in PATH_MAX buffers: leave room. */
+	if (rootfs >= 0 && strlen(c->rootfs) > PATH_MAX - sizeof("/dev/urandom")) {
+		errno = ENAMETOOLONG;
+		die("the rootfs's path", "a shorter one leaves room for the paths under it");
+	}
 	snprintf(what, sizeof(what), "rootfs %s", c->rootfs);
 	if (rootfs < 0)
 		die(what, errno == ENOENT ? "run 'make rootfs' first" : NULL);
@@ -162,8 +167,8 @@ static void check_rootfs(struct container *c)
 	if (faccessat(rootfs, ".", R_OK | X_OK, AT_EACCESS) < 0)
 		die(what, "the container's root is you on the host, and you cannot read it");
 	if (!command_in_rootfs(rootfs, c->argv[0])) {
-		shout("%s: cannot run '%s': %s (not in the rootfs %s)", program_invocation_short_name,
-		      c->argv[0], strerror(ENOENT), c->rootfs);
+		shout("%s: cannot run '%s': %s (not in the rootfs %s)",
+		      program_invocation_short_name, c->argv[0], strerror(ENOENT), c->rootfs);
 		_exit(EXIT_NOT_FOUND);
 	}
 	if (close(rootfs) < 0)
@@ -182,7 +187,7 @@ static long sysctl_value(const char *path)
 	n = read(fd, text, sizeof(text) - 1);
 	if (close(fd) < 0)
 		return -1;
-	return n > 0 ? atol(text) : -1;
+	return n > 0 ? strtol(text, NULL, 10) : -1;
 }
 
 /*
@@ -237,8 +242,10 @@ static void mount_dev(const char *rootfs)
 {
 	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
 	static const char *const links[][2] = {
-		{ "fd", "/proc/self/fd" },       { "stdin", "/proc/self/fd/0" },
-		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+		{ "fd", "/proc/self/fd" },
+		{ "stdin", "/proc/self/fd/0" },
+		{ "stdout", "/proc/self/fd/1" },
+		{ "stderr", "/proc/self/fd/2" },
 	};
 	char dev[PATH_MAX], path[PATH_MAX + 16], host_node[32];
 

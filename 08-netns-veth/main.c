@@ -38,19 +38,19 @@
  * and last /24 are reserved by RFC 3927, and 169.254.169.0/24 holds the
  * metadata service of many clouds: the blocks stay in 169.254.1-168.
  */
-#define NET_BLOCKS (168 * 64)
+#define NET_BLOCKS (168L * 64)
 #define HOST_END_NAME "stage8-%d"
 
 /* What the parent tells the child about its network, before "go". */
 struct net_config {
-	int has_veth;            /* 0: no CAP_NET_ADMIN on the host, lo only */
+	int has_veth; /* 0: no CAP_NET_ADMIN on the host, lo only */
 	int block;
 	struct in_addr host_end; /* the host end's address: the child's gateway */
 	struct in_addr container_end;
 };
 
 struct container {
-	char **argv;        /* the command to run, NULL-terminated */
+	char **argv; /* the command to run, NULL-terminated */
 	const char *hostname;
 	const char *rootfs;
 	int use_chroot;     /* --chroot: chroot() instead of pivot_root() */
@@ -94,6 +94,8 @@ static void parse_options(int argc, char **argv, struct container *c)
 		{ 0 },
 	};
 	static char *default_command[] = { "/bin/sh", NULL };
+	char *end;
+	long block;
 	int opt;
 
 	argv[0] = program_invocation_short_name; /* getopt's messages: "stageN: ..." */
@@ -109,11 +111,12 @@ static void parse_options(int argc, char **argv, struct container *c)
 			c->use_chroot = 1;
 			break;
 		case OPT_NET:
-			c->block = atoi(optarg);
-			if (c->block < 0 || c->block >= NET_BLOCKS) {
+			block = strtol(optarg, &end, 10);
+			if (end == optarg || *end != '\0' || block < 0 || block >= NET_BLOCKS) {
 				usage(stderr);
 				exit(EXIT_STAGE_FAILED);
 			}
+			c->block = (int)block;
 			break;
 		case 'q':
 			quiet = 1;
@@ -189,6 +192,11 @@ static void check_rootfs(struct container *c)
 	int rootfs = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	char what[PATH_MAX + 8];
 
+	/* The paths under it are built in PATH_MAX buffers: leave room. */
+	if (rootfs >= 0 && strlen(c->rootfs) > PATH_MAX - sizeof("/dev/urandom")) {
+		errno = ENAMETOOLONG;
+		die("the rootfs's path", "a shorter one leaves room for the paths under it");
+	}
 	snprintf(what, sizeof(what), "rootfs %s", c->rootfs);
 	if (rootfs < 0)
 		die(what, errno == ENOENT ? "run 'make rootfs' first" : NULL);
@@ -196,8 +204,8 @@ static void check_rootfs(struct container *c)
 	if (faccessat(rootfs, ".", R_OK | X_OK, AT_EACCESS) < 0)
 		die(what, "the container's root is you on the host, and you cannot read it");
 	if (!command_in_rootfs(rootfs, c->argv[0])) {
-		shout("%s: cannot run '%s': %s (not in the rootfs %s)", program_invocation_short_name,
-		      c->argv[0], strerror(ENOENT), c->rootfs);
+		shout("%s: cannot run '%s': %s (not in the rootfs %s)",
+		      program_invocation_short_name, c->argv[0], strerror(ENOENT), c->rootfs);
 		_exit(EXIT_NOT_FOUND);
 	}
 	if (close(rootfs) < 0)
@@ -216,7 +224,7 @@ static long sysctl_value(const char *path)
 	n = read(fd, text, sizeof(text) - 1);
 	if (close(fd) < 0)
 		return -1;
-	return n > 0 ? atol(text) : -1;
+	return n > 0 ? strtol(text, NULL, 10) : -1;
 }
 
 /*
@@ -271,8 +279,10 @@ static void mount_dev(const char *rootfs)
 {
 	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
 	static const char *const links[][2] = {
-		{ "fd", "/proc/self/fd" },       { "stdin", "/proc/self/fd/0" },
-		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+		{ "fd", "/proc/self/fd" },
+		{ "stdin", "/proc/self/fd/0" },
+		{ "stdout", "/proc/self/fd/1" },
+		{ "stderr", "/proc/self/fd/2" },
 	};
 	char dev[PATH_MAX], path[PATH_MAX + 16], host_node[32];
 
@@ -428,7 +438,9 @@ static int add_veth_pair(int sock, const char *host_end, pid_t child)
 static int add_address(int sock, int ifindex, struct in_addr address)
 {
 	struct nl_request req;
-	struct ifaddrmsg addr = { .ifa_family = AF_INET, .ifa_prefixlen = 30, .ifa_index = ifindex };
+	struct ifaddrmsg addr = { .ifa_family = AF_INET,
+				  .ifa_prefixlen = 30,
+				  .ifa_index = ifindex };
 
 	nl_start(&req, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &addr, sizeof(addr));
 	nl_put(&req, IFA_LOCAL, &address, sizeof(address));
@@ -441,7 +453,10 @@ static int bring_up(int sock, int ifindex)
 {
 	struct nl_request req;
 	struct ifinfomsg link = {
-		.ifi_family = AF_UNSPEC, .ifi_index = ifindex, .ifi_flags = IFF_UP, .ifi_change = IFF_UP,
+		.ifi_family = AF_UNSPEC,
+		.ifi_index = ifindex,
+		.ifi_flags = IFF_UP,
+		.ifi_change = IFF_UP,
 	};
 
 	nl_start(&req, RTM_NEWLINK, 0, &link, sizeof(link));
@@ -453,9 +468,12 @@ static int add_default_route(int sock, int ifindex, struct in_addr gateway)
 {
 	struct nl_request req;
 	struct rtmsg route = {
-		.rtm_family = AF_INET, .rtm_dst_len = 0, /* default: 0.0.0.0/0 */
-		.rtm_table = RT_TABLE_MAIN, .rtm_protocol = RTPROT_BOOT,
-		.rtm_scope = RT_SCOPE_UNIVERSE, .rtm_type = RTN_UNICAST,
+		.rtm_family = AF_INET,
+		.rtm_dst_len = 0, /* default: 0.0.0.0/0 */
+		.rtm_table = RT_TABLE_MAIN,
+		.rtm_protocol = RTPROT_BOOT,
+		.rtm_scope = RT_SCOPE_UNIVERSE,
+		.rtm_type = RTN_UNICAST,
 	};
 
 	nl_start(&req, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &route, sizeof(route));
@@ -476,7 +494,8 @@ static int delete_link(int sock, int ifindex)
 
 static struct in_addr block_address(int block, int which) /* 1: host end, 2: container */
 {
-	struct in_addr address = { htonl((169u << 24 | 254u << 16 | 1u << 8) + 4u * block + which) };
+	struct in_addr address = { htonl((169u << 24 | 254u << 16 | 1u << 8) + 4u * block +
+					 which) };
 
 	return address;
 }
@@ -496,7 +515,8 @@ static void remove_host_end(struct container *c)
 }
 
 /* A failure while the child waits: nothing of the pair may outlive the error line. */
-__attribute__((noreturn)) static void fail_network(struct container *c, pid_t child, const char *what)
+__attribute__((noreturn)) static void fail_network(struct container *c, pid_t child,
+						   const char *what)
 {
 	int err = errno;
 
@@ -593,7 +613,8 @@ static void bring_up_network(struct container *c)
 		die("child: add the default route", NULL);
 	if (close(sock) < 0)
 		die("child: close the netlink socket", NULL);
-	say("child: lo is up, eth0 is %s/30, default route via the host end", inet_ntoa(net.container_end));
+	say("child: lo is up, eth0 is %s/30, default route via the host end",
+	    inet_ntoa(net.container_end));
 }
 
 /* The child: clone() starts it here, on the stack we gave it. */

@@ -86,7 +86,7 @@ int nl_talk(int sock, struct nl_request *req)
 		   sizeof(kernel)) < 0)
 		return -1;
 	for (;;) {
-		n = recv(sock, &answer, sizeof(answer), 0);
+		n = recv(sock, answer.bytes, sizeof(answer.bytes), 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

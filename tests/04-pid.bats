@@ -25,7 +25,7 @@ teardown() {
 	start_stage 4 -q sleep 1000
 	wait_until command_is "$CHILD" sleep
 	assert_new_namespaces_from_host "uts ipc pid"
-	grep -Eq "^NSpid:[[:space:]]+$CHILD[[:space:]]+1\$" "/proc/$CHILD/status"
+	grep -Eq "^NSpid:[[:space:]]+${CHILD}[[:space:]]+1\$" "/proc/$CHILD/status"
 }
 
 @test "stage4: ps inside still lists host processes, because /proc is the host's" {

@@ -71,6 +71,19 @@ SHOW_NET='ip -4 -o addr show eth0 | awk "{ print \$4 }"; ip route | awk "/^defau
 	[ "$(host_net)" = "$HOST_NET" ] || fail "left on the host: $(diff <(echo "$HOST_NET") <(host_net))"
 }
 
+# Block N is 169.254.1.0 + 4N: the host end .4N+1, the container .4N+2.
+@test "stage8: --net N takes block N, and anything but a block number is the usage and 125" {
+	run stage8 -q --net 3 sh -c "$SHOW_NET"
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+	[ "${lines[0]}" = 169.254.1.14/30 ] || fail "eth0: ${lines[0]}"
+	[ "${lines[1]}" = 169.254.1.13 ] || fail "gateway: ${lines[1]}"
+	for bad in x 3x -1 10752 4294967299 ''; do
+		run stage8 --net "$bad" true
+		[ "$status" -eq 125 ] || fail "--net '$bad': exit $status"
+		[[ $output == usage:* ]] || fail "--net '$bad': $output"
+	done
+}
+
 @test "stage8: nothing of the network is left on the host the moment the stage returns" {
 	run stage8 -q true
 	[ "$status" -eq 0 ]

@@ -264,7 +264,7 @@ wait'
 		exec 7>&-
 		status=0
 		wait "$tracer" || status=$?
-		STAGE_PID= CHILD=
+		STAGE_PID="" CHILD=""
 		output=$(tr -d '\r' <"$TEST_TMP/out")
 		[ "$status" -eq 7 ] || fail "stage$n: exit $status, expected 7: $output"
 		[ "$(grep -c 'got INT' <<<"$output")" -eq 1 ] || fail "stage$n: $output"

@@ -48,7 +48,7 @@ require_script() {
 # functions, which some kernels hide (it reads 0 there).
 require_wchan() {
 	local sleeper tries
-	sleep 1000 </dev/null >/dev/null 2>&1 &
+	sleep 1000 >/dev/null 2>&1 &
 	sleeper=$!
 	for ((tries = 0; tries < 250; tries++)); do
 		sleeps_in "$sleeper" '*sleep*' && break
@@ -126,6 +126,7 @@ fail() {
 
 # bats' run, for a command that may exit 127: run takes that for a typo
 # in the test and warns.
+# shellcheck disable=SC2034 # output and status are bats' names, read by the tests
 capture() {
 	output=$("$@" 2>&1) && status=0 || status=$?
 }
@@ -175,11 +176,12 @@ start_stage() {
 
 # Wait for the background stage and put its exit status in STAGE_STATUS.
 # Bounded: a stage that does not end fails the test instead of hanging it.
+# shellcheck disable=SC2034 # STAGE_STATUS is read by the tests
 wait_stage() {
 	wait_until process_gone "$STAGE_PID" || return 1
 	STAGE_STATUS=0
 	wait "$STAGE_PID" || STAGE_STATUS=$?
-	STAGE_PID= CHILD=
+	STAGE_PID="" CHILD=""
 }
 
 descendants_of() {
@@ -203,7 +205,7 @@ stop_stage() {
 	for pid in ${STAGE_PID:-} ${MORE_STAGES:-}; do
 		wait "$pid" 2>/dev/null || true
 	done
-	STAGE_PID= CHILD= MORE_STAGES=
+	STAGE_PID="" CHILD="" MORE_STAGES=""
 	return 0
 }
 
