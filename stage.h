@@ -8,10 +8,14 @@
  *   say(), die(), fail()    progress lines and the one-line error exit (125)
  *   child_stack_top()       memory for the child to run on
  *   make_pipe()             every descriptor we open is close-on-exec
+ *   hint_for_userns()       what to do when a user namespace is refused
+ *   check_rootfs()          stage 06 on: the rootfs and the command in it,
+ *                           checked before anything is cloned or mounted
  *   check_terminal()        job control: the command gets the terminal
  *   wait_for_parent(),      the parent->child "setup is done" pipe (stage 03 on)
  *   release_child(),
- *   die_in_setup()
+ *   die_in_setup(),
+ *   write_file()            ... and the parent's writes into the child's /proc
  *   exec_command()          the child's last step: exec, or report why not
  *   wait_for_container()    the parent's last step: forward signals, reap,
  *                           turn the child's end into our exit status
@@ -23,6 +27,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +37,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -107,6 +114,40 @@ static inline const char *hint_for_clone(int err)
 	/* Root without CAP_SYS_ADMIN: inside a container already, most likely. */
 	return geteuid() == 0 ? "root here lacks CAP_SYS_ADMIN: is this a container already?"
 			      : "run it with sudo";
+}
+
+/* One number from a sysctl file, or -1 where there is no such file. */
+static inline long sysctl_value(const char *path)
+{
+	char text[32] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, text, sizeof(text) - 1);
+	if (close(fd) < 0)
+		return -1;
+	return n > 0 ? strtol(text, NULL, 10) : -1;
+}
+
+/*
+ * Why the kernel refused a user namespace (stage 07 on): each of these
+ * sysctls can forbid one, and which exists depends on the distribution.
+ */
+static inline const char *hint_for_userns(int err)
+{
+	if (err == ENOSPC)
+		return sysctl_value("/proc/sys/user/max_user_namespaces") == 0
+			       ? "user namespaces are disabled: sysctl -w user.max_user_namespaces=10000"
+			       : "too many user namespaces: see sysctl user.max_user_namespaces";
+	if (err != EPERM)
+		return NULL;
+	if (sysctl_value("/proc/sys/kernel/unprivileged_userns_clone") == 0)
+		return "unprivileged user namespaces are disabled: sysctl -w kernel.unprivileged_userns_clone=1";
+	if (sysctl_value("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1)
+		return "AppArmor forbids unprivileged user namespaces: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0";
+	return NULL;
 }
 
 /*
@@ -221,6 +262,23 @@ __attribute__((noreturn)) static inline void die_in_setup(pid_t child, const cha
 	die(what, hint);
 }
 
+/* The parent's writes into the child's /proc/PID: NAME, one write(). */
+static inline int write_file(pid_t pid, const char *name, const char *text)
+{
+	char path[64];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	if (close(fd) < 0 || n < 0)
+		return -1;
+	return 0;
+}
+
 /*
  * Every stage dies with its parent: if the stage process is killed, even by
  * SIGKILL, the kernel sends its child SIGKILL. The child's caller checks
@@ -230,6 +288,91 @@ static inline void exit_with_parent(void)
 {
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		die("child: prctl(PR_SET_PDEATHSIG)", NULL);
+}
+
+/* The rootfs beside the binary (where make rootfs puts it), else ./rootfs. */
+static inline const char *default_rootfs(void)
+{
+	static char beside[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", beside, sizeof(beside) - sizeof("/rootfs"));
+
+	if (n <= 0)
+		return "rootfs";
+	beside[n] = '\0';
+	strcpy(strrchr(beside, '/'), "/rootfs");
+	if (access(beside, F_OK) < 0 && access("rootfs", F_OK) == 0)
+		return "rootfs";
+	return beside;
+}
+
+/*
+ * Is path there inside the rootfs? Looked up as the container will see it:
+ * RESOLVE_IN_ROOT makes an absolute symlink such as busybox's
+ * /bin/sh -> /bin/busybox resolve inside the rootfs, not on the host.
+ * Only "not there" counts; anything else is for execve() to report.
+ */
+static inline int in_rootfs(int rootfs, const char *path)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+	int fd = syscall(SYS_openat2, rootfs, path, &how, sizeof(how));
+
+	if (fd < 0)
+		return errno != ENOENT && errno != ENOTDIR;
+	if (close(fd) < 0)
+		die("close a file of the rootfs", NULL);
+	return 1;
+}
+
+/* What execvp() in the container will do: a name with a slash is a path,
+ * any other is looked for in each directory of PATH. */
+static inline int command_in_rootfs(int rootfs, const char *command)
+{
+	char path[PATH_MAX];
+	const char *dirs = getenv("PATH");
+
+	if (strchr(command, '/'))
+		return in_rootfs(rootfs, command);
+	if (!dirs)
+		dirs = "/bin:/usr/bin"; /* execvp()'s own default */
+	for (const char *dir = dirs; dir; dir = strchr(dir, ':') ? strchr(dir, ':') + 1 : NULL) {
+		int len = strcspn(dir, ":");
+
+		snprintf(path, sizeof(path), "%.*s/%s", len, len ? dir : ".", command);
+		if (in_rootfs(rootfs, path))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Stage 06 on, before anything is cloned or mounted: is there a rootfs, and
+ * the command in it? A missing rootfs is 125 with the make rootfs hint, a
+ * missing command 127, as the contract says - and nothing is half-made yet.
+ */
+static inline void check_rootfs(const char *path, const char *command)
+{
+	int rootfs = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char what[PATH_MAX + 8];
+
+	/* The paths under it are built in PATH_MAX buffers: leave room. */
+	if (rootfs >= 0 && strlen(path) > PATH_MAX - sizeof("/dev/urandom")) {
+		errno = ENAMETOOLONG;
+		die("the rootfs's path", "a shorter one leaves room for the paths under it");
+	}
+	snprintf(what, sizeof(what), "rootfs %s", path);
+	if (rootfs < 0)
+		die(what, errno == ENOENT ? "run 'make rootfs' first" : NULL);
+	/* Stage 07 on, root inside is us outside: what we cannot read, it
+	 * cannot either. (Root, in 06, can read anything.) */
+	if (faccessat(rootfs, ".", R_OK | X_OK, AT_EACCESS) < 0)
+		die(what, "the container's root is you on the host, and you cannot read it");
+	if (!command_in_rootfs(rootfs, command)) {
+		shout("%s: cannot run '%s': %s (not in the rootfs %s)",
+		      program_invocation_short_name, command, strerror(ENOENT), path);
+		_exit(EXIT_NOT_FOUND);
+	}
+	if (close(rootfs) < 0)
+		die("close the rootfs", NULL);
 }
 
 /*

@@ -21,7 +21,6 @@
  */
 #include <getopt.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
@@ -93,120 +92,6 @@ static void parse_options(int argc, char **argv, struct container *c)
 		}
 	}
 	c->argv = optind < argc ? argv + optind : default_command;
-}
-
-/* The rootfs beside the binary (where make rootfs puts it), else ./rootfs. */
-static const char *default_rootfs(void)
-{
-	static char beside[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", beside, sizeof(beside) - sizeof("/rootfs"));
-
-	if (n <= 0)
-		return "rootfs";
-	beside[n] = '\0';
-	strcpy(strrchr(beside, '/'), "/rootfs");
-	if (access(beside, F_OK) < 0 && access("rootfs", F_OK) == 0)
-		return "rootfs";
-	return beside;
-}
-
-/*
- * Is path there inside the rootfs? Looked up as the container will see it:
- * RESOLVE_IN_ROOT makes an absolute symlink such as busybox's
- * /bin/sh -> /bin/busybox resolve inside the rootfs, not on the host.
- * Only "not there" counts; anything else is for execve() to report.
- */
-static int in_rootfs(int rootfs, const char *path)
-{
-	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
-	int fd = syscall(SYS_openat2, rootfs, path, &how, sizeof(how));
-
-	if (fd < 0)
-		return errno != ENOENT && errno != ENOTDIR;
-	if (close(fd) < 0)
-		die("close a file of the rootfs", NULL);
-	return 1;
-}
-
-/* What execvp() in the container will do: a name with a slash is a path,
- * any other is looked for in each directory of PATH. */
-static int command_in_rootfs(int rootfs, const char *command)
-{
-	char path[PATH_MAX];
-	const char *dirs = getenv("PATH");
-
-	if (strchr(command, '/'))
-		return in_rootfs(rootfs, command);
-	if (!dirs)
-		dirs = "/bin:/usr/bin"; /* execvp()'s own default */
-	for (const char *dir = dirs; dir; dir = strchr(dir, ':') ? strchr(dir, ':') + 1 : NULL) {
-		int len = strcspn(dir, ":");
-
-		snprintf(path, sizeof(path), "%.*s/%s", len, len ? dir : ".", command);
-		if (in_rootfs(rootfs, path))
-			return 1;
-	}
-	return 0;
-}
-
-/* Before anything is cloned or mounted: is there a rootfs, and the command in it? */
-static void check_rootfs(struct container *c)
-{
-	int rootfs = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	char what[PATH_MAX + 8];
-
-	/* The paths under it are built in PATH_MAX buffers: leave room. */
-	if (rootfs >= 0 && strlen(c->rootfs) > PATH_MAX - sizeof("/dev/urandom")) {
-		errno = ENAMETOOLONG;
-		die("the rootfs's path", "a shorter one leaves room for the paths under it");
-	}
-	snprintf(what, sizeof(what), "rootfs %s", c->rootfs);
-	if (rootfs < 0)
-		die(what, errno == ENOENT ? "run 'make rootfs' first" : NULL);
-	/* Root inside is us outside: what we cannot read, it cannot either. */
-	if (faccessat(rootfs, ".", R_OK | X_OK, AT_EACCESS) < 0)
-		die(what, "the container's root is you on the host, and you cannot read it");
-	if (!command_in_rootfs(rootfs, c->argv[0])) {
-		shout("%s: cannot run '%s': %s (not in the rootfs %s)",
-		      program_invocation_short_name, c->argv[0], strerror(ENOENT), c->rootfs);
-		_exit(EXIT_NOT_FOUND);
-	}
-	if (close(rootfs) < 0)
-		die("close the rootfs", NULL);
-}
-
-/* One number from a sysctl file, or -1 where there is no such file. */
-static long sysctl_value(const char *path)
-{
-	char text[32] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, text, sizeof(text) - 1);
-	if (close(fd) < 0)
-		return -1;
-	return n > 0 ? strtol(text, NULL, 10) : -1;
-}
-
-/*
- * Why the kernel refused a user namespace: each of these sysctls can forbid
- * one, and which exists depends on the distribution.
- */
-static const char *hint_for_userns(int err)
-{
-	if (err == ENOSPC)
-		return sysctl_value("/proc/sys/user/max_user_namespaces") == 0
-			       ? "user namespaces are disabled: sysctl -w user.max_user_namespaces=10000"
-			       : "too many user namespaces: see sysctl user.max_user_namespaces";
-	if (err != EPERM)
-		return NULL;
-	if (sysctl_value("/proc/sys/kernel/unprivileged_userns_clone") == 0)
-		return "unprivileged user namespaces are disabled: sysctl -w kernel.unprivileged_userns_clone=1";
-	if (sysctl_value("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1)
-		return "AppArmor forbids unprivileged user namespaces: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0";
-	return NULL;
 }
 
 /*
@@ -316,22 +201,6 @@ static void chroot_into(const char *rootfs)
 		die("child: chroot", NULL);
 }
 
-static int write_file(pid_t pid, const char *name, const char *text)
-{
-	char path[64];
-	int fd;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = write(fd, text, strlen(text));
-	if (close(fd) < 0 || n < 0)
-		return -1;
-	return 0;
-}
-
 /*
  * Who the child is on the host: the parent writes its maps, "inside outside
  * count" - container root is our uid and gid, and only those, one line each.
@@ -398,7 +267,7 @@ int main(int argc, char **argv)
 	keep_only_std_fds();
 	if (!c.rootfs)
 		c.rootfs = default_rootfs();
-	check_rootfs(&c);
+	check_rootfs(c.rootfs, c.argv[0]);
 	check_terminal();
 	make_pipe(c.go, "pipe for the go signal");
 	make_pipe(c.exec_report, "pipe for the exec report");
