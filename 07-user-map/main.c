@@ -94,6 +94,18 @@ static void parse_options(int argc, char **argv, struct container *c)
 	c->argv = optind < argc ? argv + optind : default_command;
 }
 
+/* Root inside is us outside: a rootfs we cannot read, it cannot read either.
+ * Said up front, naming it, rather than as a failed mount in the child. */
+static void check_rootfs_readable(const char *rootfs)
+{
+	char what[PATH_MAX + 8];
+
+	if (faccessat(AT_FDCWD, rootfs, R_OK | X_OK, AT_EACCESS) == 0)
+		return;
+	snprintf(what, sizeof(what), "rootfs %s", rootfs);
+	die(what, "the container's root is you on the host, and you cannot read it");
+}
+
 /*
  * Before anything is mounted: every mount in our copy of the table becomes
  * private, recursively, so that nothing mounted here propagates to the
@@ -268,6 +280,7 @@ int main(int argc, char **argv)
 	if (!c.rootfs)
 		c.rootfs = default_rootfs();
 	check_rootfs(c.rootfs, c.argv[0]);
+	check_rootfs_readable(c.rootfs);
 	check_terminal();
 	make_pipe(c.go, "pipe for the go signal");
 	make_pipe(c.exec_report, "pipe for the exec report");
