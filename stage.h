@@ -1,5 +1,5 @@
 /*
- * stage.h - what every stage needs and none of them teaches.
+ * stage.h - what the stages need and none of them teaches.
  *
  * Each NN-name/main.c is one lesson. The plumbing they all share lives here
  * so that diffing two neighbouring main.c files shows the lesson and nothing
