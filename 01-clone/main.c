@@ -6,7 +6,7 @@
  * Mirrors: 001_0455fe89acfab686.txt, the template before "1.UTS namespace";
  *          004_2f172a619b96e955.txt, "clone()系统调用".
  *
- *   sudo ./stage1 [-q] [--] [command [args...]]     (sudo not needed yet)
+ *   ./stage1 [-q] [--] [command [args...]]     (no sudo needed yet)
  */
 #include <getopt.h>
 #include <sched.h>
@@ -14,10 +14,8 @@
 #include "../stage.h"
 
 struct container {
-	char **argv;        /* the command to run, NULL-terminated */
-	pid_t parent;       /* to notice a parent that died before we could ask
-			       to die with it */
-	int exec_report[2]; /* child -> parent: why exec failed, if it did */
+	char **argv;  /* the command to run, NULL-terminated */
+	pid_t parent; /* to notice a parent that died before we asked to die with it */
 };
 
 static void usage(FILE *out)
@@ -68,7 +66,7 @@ static int container_main(void *arg)
 		_exit(EXIT_STAGE_FAILED); /* it died before prctl() took effect */
 
 	say("child: I am pid %ld, running %s", (long)getpid(), c->argv[0]);
-	exec_command(c->argv, c->exec_report);
+	exec_command(c->argv);
 }
 
 /* The parent: make the child, then wait for it. */
@@ -79,22 +77,19 @@ int main(int argc, char **argv)
 
 	parse_options(argc, argv, &c);
 	keep_only_std_fds();
-	check_terminal();
 	c.parent = getpid();
-	make_pipe(c.exec_report, "pipe for the exec report");
 	block_forwarded_signals();
 
-	/* The child runs on its own stack, and clone() wants the top of it, not
-	 * its start: stacks grow down, so the child's first push lands just
-	 * below the address we pass (the picture is in docs/01-clone.md).
-	 *
-	 * SIGCHLD: the signal the kernel sends us when the child ends, which
-	 * is what lets waitpid() see it as an ordinary child. */
+	/*
+	 * The child starts in container_main(), on the stack we pass by its top.
+	 * The low byte of the flags is the signal its end sends us: SIGCHLD
+	 * makes it an ordinary child to waitpid(). The other flags say what the
+	 * child gets afresh instead of sharing ours (none yet).
+	 */
 	child = clone(container_main, child_stack_top(), SIGCHLD, &c);
 	if (child < 0)
-		die("clone", hint_for_clone(errno));
+		die("clone");
 	say("parent: cloned child %ld", (long)child);
 
-	report_exec_failure(c.exec_report, c.argv[0]);
 	return wait_for_container(child);
 }

@@ -17,9 +17,7 @@
 struct container {
 	char **argv; /* the command to run, NULL-terminated */
 	const char *hostname;
-	pid_t parent;       /* to notice a parent that died before we could ask
-			       to die with it */
-	int exec_report[2]; /* child -> parent: why exec failed, if it did */
+	pid_t parent; /* to notice a parent that died before we asked to die with it */
 };
 
 static void usage(FILE *out)
@@ -65,6 +63,16 @@ static void parse_options(int argc, char **argv, struct container *c)
 	c->argv = optind < argc ? argv + optind : default_command;
 }
 
+/* The failure every newcomer meets first: a new namespace needs CAP_SYS_ADMIN. */
+static const char *hint_for_clone(int err)
+{
+	if (err != EPERM)
+		return NULL;
+	/* Root without it is in a container already, most likely. */
+	return geteuid() == 0 ? "root here lacks CAP_SYS_ADMIN: is this a container already?"
+			      : "run it with sudo";
+}
+
 /* The child: clone() starts it here, on the stack we gave it. */
 static int container_main(void *arg)
 {
@@ -76,12 +84,12 @@ static int container_main(void *arg)
 
 	/* Only this namespace's copy of the name changes. */
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
-		die("child: sethostname",
-		    errno == EINVAL ? "a hostname is at most 64 bytes" : NULL);
+		die_hint(errno == EINVAL ? "a hostname is at most 64 bytes" : NULL,
+			 "child: sethostname");
 	say("child: hostname is now '%s'", c->hostname);
 
 	say("child: I am pid %ld, running %s", (long)getpid(), c->argv[0]);
-	exec_command(c->argv, c->exec_report);
+	exec_command(c->argv);
 }
 
 /* The parent: make the child, then wait for it. */
@@ -92,23 +100,20 @@ int main(int argc, char **argv)
 
 	parse_options(argc, argv, &c);
 	keep_only_std_fds();
-	check_terminal();
 	c.parent = getpid();
-	make_pipe(c.exec_report, "pipe for the exec report");
 	block_forwarded_signals();
 
-	/* The child runs on its own stack, and clone() wants the top of it, not
-	 * its start: stacks grow down, so the child's first push lands just
-	 * below the address we pass (the picture is in docs/01-clone.md).
-	 *
-	 * SIGCHLD: the signal the kernel sends us when the child ends, which
-	 * is what lets waitpid() see it as an ordinary child. CLONE_NEWUTS: the
-	 * child starts in a new UTS namespace, a copy of ours. */
+	/*
+	 * The child starts in container_main(), on the stack we pass by its top.
+	 * The low byte of the flags is the signal its end sends us: SIGCHLD
+	 * makes it an ordinary child to waitpid(). The other flags say what the
+	 * child gets afresh instead of sharing ours:
+	 *   CLONE_NEWUTS   a UTS namespace, a copy of ours: the hostname
+	 */
 	child = clone(container_main, child_stack_top(), CLONE_NEWUTS | SIGCHLD, &c);
 	if (child < 0)
-		die("clone", hint_for_clone(errno));
+		die_hint(hint_for_clone(errno), "clone");
 	say("parent: cloned child %ld into a new UTS namespace", (long)child);
 
-	report_exec_failure(c.exec_report, c.argv[0]);
 	return wait_for_container(child);
 }

@@ -12,6 +12,7 @@
  *   sudo ./stage3 [-q] [-n NAME] [--] [command [args...]]
  */
 #include <getopt.h>
+#include <poll.h>
 #include <sched.h>
 
 #include "../stage.h"
@@ -19,8 +20,7 @@
 struct container {
 	char **argv; /* the command to run, NULL-terminated */
 	const char *hostname;
-	int go[2];          /* parent -> child: "setup is done, go on" */
-	int exec_report[2]; /* child -> parent: why exec failed, if it did */
+	int go[2]; /* parent -> child: "setup is done, go on" */
 };
 
 static void usage(FILE *out)
@@ -66,6 +66,54 @@ static void parse_options(int argc, char **argv, struct container *c)
 	c->argv = optind < argc ? argv + optind : default_command;
 }
 
+/* The failure every newcomer meets first: a new namespace needs CAP_SYS_ADMIN. */
+static const char *hint_for_clone(int err)
+{
+	if (err != EPERM)
+		return NULL;
+	/* Root without it is in a container already, most likely. */
+	return geteuid() == 0 ? "root here lacks CAP_SYS_ADMIN: is this a container already?"
+			      : "run it with sudo";
+}
+
+/*
+ * The child waits for the parent's "go". One byte means go. End of file means
+ * the parent is gone - it died, or gave up after printing its own error -
+ * and the child leaves without running anything: that is why the parent
+ * writes a byte rather than closing its end, which would look the same.
+ */
+static void wait_for_parent(int go[2])
+{
+	struct pollfd parent = { .fd = go[0] };
+	char byte;
+	ssize_t n;
+
+	/* Our copy of the write end would keep the pipe open forever. */
+	if (close(go[1]) < 0)
+		die("child: close the go pipe's write end");
+	n = read(go[0], &byte, 1);
+	if (n < 0)
+		die("child: read the go pipe");
+	if (n == 0)
+		_exit(EXIT_STAGE_FAILED);
+	/* Did it say go, then die before our PR_SET_PDEATHSIG took effect? The
+	 * parent holds its write end open until it exits: a pipe with no writer
+	 * left says so. (getppid() would tell only until stage 04: inside a PID
+	 * namespace it is 0 either way.) */
+	if (poll(&parent, 1, 0) < 0)
+		die("child: poll the go pipe");
+	if (parent.revents & POLLHUP)
+		_exit(EXIT_STAGE_FAILED);
+}
+
+/* The parent keeps its read end open, so that a child already dead turns
+ * this write into a byte nobody reads, not a SIGPIPE that kills the parent. */
+static void release_child(int go[2])
+{
+	if (write(go[1], "g", 1) != 1)
+		die("parent: write the go pipe");
+}
+
 /* The child: clone() starts it here, on the stack we gave it. */
 static int container_main(void *arg)
 {
@@ -77,12 +125,12 @@ static int container_main(void *arg)
 
 	/* Only this namespace's copy of the name changes. */
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
-		die("child: sethostname",
-		    errno == EINVAL ? "a hostname is at most 64 bytes" : NULL);
+		die_hint(errno == EINVAL ? "a hostname is at most 64 bytes" : NULL,
+			 "child: sethostname");
 	say("child: hostname is now '%s'", c->hostname);
 
 	say("child: I am pid %ld, running %s", (long)getpid(), c->argv[0]);
-	exec_command(c->argv, c->exec_report);
+	exec_command(c->argv);
 }
 
 /* The parent: make the child, then wait for it. */
@@ -93,22 +141,21 @@ int main(int argc, char **argv)
 
 	parse_options(argc, argv, &c);
 	keep_only_std_fds();
-	check_terminal();
-	make_pipe(c.go, "pipe for the go signal");
-	make_pipe(c.exec_report, "pipe for the exec report");
+	if (pipe2(c.go, O_CLOEXEC) < 0)
+		die("pipe for the go signal");
 	block_forwarded_signals();
 
-	/* The child runs on its own stack, and clone() wants the top of it, not
-	 * its start: stacks grow down, so the child's first push lands just
-	 * below the address we pass (the picture is in docs/01-clone.md).
-	 *
-	 * SIGCHLD: the signal the kernel sends us when the child ends, which
-	 * is what lets waitpid() see it as an ordinary child. CLONE_NEWUTS: the
-	 * child starts in a new UTS namespace, a copy of ours. CLONE_NEWIPC: and
-	 * in a new IPC namespace, which starts empty. */
+	/*
+	 * The child starts in container_main(), on the stack we pass by its top.
+	 * The low byte of the flags is the signal its end sends us: SIGCHLD
+	 * makes it an ordinary child to waitpid(). The other flags say what the
+	 * child gets afresh instead of sharing ours:
+	 *   CLONE_NEWUTS   a UTS namespace, a copy of ours: the hostname
+	 *   CLONE_NEWIPC   an IPC namespace, which starts empty
+	 */
 	child = clone(container_main, child_stack_top(), CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD, &c);
 	if (child < 0)
-		die("clone", hint_for_clone(errno));
+		die_hint(hint_for_clone(errno), "clone");
 	say("parent: cloned child %ld into new UTS and IPC namespaces", (long)child);
 
 	/* The child is waiting: here the parent sets up what the child needs
@@ -116,6 +163,5 @@ int main(int argc, char **argv)
 	say("parent: setup done, telling the child to go");
 	release_child(c.go);
 
-	report_exec_failure(c.exec_report, c.argv[0]);
 	return wait_for_container(child);
 }

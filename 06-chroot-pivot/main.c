@@ -1,16 +1,11 @@
 /*
- * Stage 06: a root filesystem of the container's own. The child mounts all
- * that the new root needs - a /dev with a handful of devices, its proc, a
- * read-only sysfs - into the rootfs while the host's files are still in
- * reach, then switches to it.
- *
- * Two ways to switch, so that a reader can compare them:
- *   pivot_root (the default) moves the mount namespace's root to the rootfs
- *     and detaches the old one: nothing of the host stays reachable, by any
- *     path, from inside.
- *   chroot (--chroot) changes only this process's idea of "/". The mount
- *     namespace's root is still the host's: nsenter -m shows it, and a root
- *     process inside can walk back out.
+ * Stage 06: a root filesystem of the container's own. The child mounts what
+ * the new root needs - a /dev with a handful of devices, its proc, a
+ * read-only sysfs - into the rootfs while the host's files are in reach, and
+ * switches to it: by pivot_root (the default), which leaves nothing of the
+ * host reachable from inside; or by chroot (--chroot), to compare, which
+ * changes only this process's idea of "/" - the mount namespace's root is
+ * still the host's, as nsenter -m shows, and a root process can walk out.
  *
  * Mirrors: 002_3f00327342ed305d.txt, "为程序重新挂载根文件系统" ("chroot 替换方式",
  *          "pivot_root 替换方式") and "为程序挂载proc文件系统";
@@ -21,6 +16,7 @@
  */
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
@@ -31,9 +27,9 @@ struct container {
 	char **argv; /* the command to run, NULL-terminated */
 	const char *hostname;
 	const char *rootfs;
-	int use_chroot;     /* --chroot: chroot() instead of pivot_root() */
-	int go[2];          /* parent -> child: "setup is done, go on" */
-	int exec_report[2]; /* child -> parent: why exec failed, if it did */
+	int use_chroot; /* --chroot: chroot() instead of pivot_root() */
+	int go[2];      /* parent -> child: "setup is done, go on" */
+	int tty;        /* our terminal, if we are its foreground job; else -1 */
 };
 
 static void usage(FILE *out)
@@ -93,6 +89,113 @@ static void parse_options(int argc, char **argv, struct container *c)
 	c->argv = optind < argc ? argv + optind : default_command;
 }
 
+/* The failure every newcomer meets first: a new namespace needs CAP_SYS_ADMIN. */
+static const char *hint_for_clone(int err)
+{
+	if (err != EPERM)
+		return NULL;
+	/* Root without it is in a container already, most likely. */
+	return geteuid() == 0 ? "root here lacks CAP_SYS_ADMIN: is this a container already?"
+			      : "run it with sudo";
+}
+
+/* The rootfs beside the binary (where make rootfs puts it), else ./rootfs. */
+static const char *default_rootfs(void)
+{
+	static char beside[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", beside, sizeof(beside) - sizeof("/rootfs"));
+
+	if (n <= 0)
+		return "rootfs";
+	beside[n] = '\0';
+	strcpy(strrchr(beside, '/'), "/rootfs");
+	if (access(beside, F_OK) < 0 && access("rootfs", F_OK) == 0)
+		return "rootfs";
+	return beside;
+}
+
+/* Before anything is cloned or mounted: is there a rootfs at all? */
+static void check_rootfs(const char *rootfs)
+{
+	if (access(rootfs, F_OK) < 0)
+		die_hint(errno == ENOENT ? "run 'make rootfs' first" : NULL, "rootfs %s", rootfs);
+}
+
+/*
+ * The child waits for the parent's "go". One byte means go. End of file means
+ * the parent is gone - it died, or gave up after printing its own error -
+ * and the child leaves without running anything: that is why the parent
+ * writes a byte rather than closing its end, which would look the same.
+ */
+static void wait_for_parent(int go[2])
+{
+	struct pollfd parent = { .fd = go[0] };
+	char byte;
+	ssize_t n;
+
+	/* Our copy of the write end would keep the pipe open forever. */
+	if (close(go[1]) < 0)
+		die("child: close the go pipe's write end");
+	n = read(go[0], &byte, 1);
+	if (n < 0)
+		die("child: read the go pipe");
+	if (n == 0)
+		_exit(EXIT_STAGE_FAILED);
+	/* Did it say go, then die before our PR_SET_PDEATHSIG took effect? The
+	 * parent holds its write end open until it exits: a pipe with no writer
+	 * left says so. (getppid() would tell only until stage 04: inside a PID
+	 * namespace it is 0 either way.) */
+	if (poll(&parent, 1, 0) < 0)
+		die("child: poll the go pipe");
+	if (parent.revents & POLLHUP)
+		_exit(EXIT_STAGE_FAILED);
+}
+
+/* The parent keeps its read end open, so that a child already dead turns
+ * this write into a byte nobody reads, not a SIGPIPE that kills the parent. */
+static void release_child(int go[2])
+{
+	if (write(go[1], "g", 1) != 1)
+		die("parent: write the go pipe");
+}
+
+/*
+ * A terminal sends its input and its Ctrl-C to one process group, its
+ * foreground job. The child is born in ours, whose id is a host pid and so
+ * names nothing in its PID namespace: a shell as pid 1 that hands the
+ * terminal back to it fails ("Cannot set tty process group") and exits 2.
+ */
+static int foreground_terminal(void)
+{
+	int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	/* No controlling terminal (ENXIO), or we are not its foreground job. */
+	if (tty < 0 || tcgetpgrp(tty) == getpgrp())
+		return tty;
+	if (close(tty) < 0)
+		die("close /dev/tty");
+	return -1;
+}
+
+/* In the window, as a shell does for a job: a group of the child's own
+ * (group 1 inside), and the terminal if we have it. */
+static void give_terminal(int tty, pid_t child)
+{
+	if (setpgid(child, child) < 0)
+		die("parent: setpgid for the child");
+	if (tty >= 0 && tcsetpgrp(tty, child) < 0)
+		die("parent: give the child the terminal (tcsetpgrp)");
+}
+
+/* Back to us, from the background: SIGTTOU would stop us, unless ignored.
+ * A terminal that hung up has no foreground left to give (ENOTTY). */
+static void take_terminal_back(int tty)
+{
+	if (tty >= 0 && (signal(SIGTTOU, SIG_IGN) == SIG_ERR ||
+			 (tcsetpgrp(tty, getpgrp()) < 0 && errno != ENOTTY)))
+		die("parent: take the terminal back (tcsetpgrp)");
+}
+
 /*
  * Before anything is mounted: every mount in our copy of the table becomes
  * private, recursively, so that nothing mounted here propagates to the
@@ -101,18 +204,22 @@ static void parse_options(int argc, char **argv, struct container *c)
 static void make_mounts_private(void)
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		die("child: make / private (mount MS_REC|MS_PRIVATE)", NULL);
+		die("child: make / private (mount MS_REC|MS_PRIVATE)");
 }
 
 /*
  * The new root must be a mount point for pivot_root(); the rootfs is a
- * directory, so mount it on itself. chroot() has no such rule, but the
+ * directory, so mount it on itself, then go into it. From here on the child
+ * reaches the rootfs by relative paths (dev, proc) and the host by absolute
+ * ones (/dev/null), until the switch. chroot() needs no mount point, but the
  * same steps for both keep the comparison to the one call that differs.
  */
-static void make_rootfs_a_mount(const char *rootfs)
+static void enter_rootfs(const char *rootfs)
 {
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-		die("child: bind the rootfs onto itself", NULL);
+		die("child: bind the rootfs onto itself");
+	if (chdir(rootfs) < 0)
+		die("child: chdir into the rootfs");
 }
 
 /*
@@ -120,61 +227,52 @@ static void make_rootfs_a_mount(const char *rootfs)
  * programs expect, each a bind mount of the host's node. mknod() would make
  * the same nodes, but a user namespace (stage 07) may not call it; a bind
  * works in both. No disks, no /dev/mem, no /dev/kmsg: what is not there
- * cannot be opened. Done before the switch, while the host's /dev is in reach.
+ * cannot be opened.
  */
-static void mount_dev(const char *rootfs)
+static void mount_dev(void)
 {
-	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+	static const char *const nodes[] = { "/dev/null",   "/dev/zero",    "/dev/full",
+					     "/dev/random", "/dev/urandom", "/dev/tty" };
 	static const char *const links[][2] = {
-		{ "fd", "/proc/self/fd" },
-		{ "stdin", "/proc/self/fd/0" },
-		{ "stdout", "/proc/self/fd/1" },
-		{ "stderr", "/proc/self/fd/2" },
+		{ "dev/fd", "/proc/self/fd" },
+		{ "dev/stdin", "/proc/self/fd/0" },
+		{ "dev/stdout", "/proc/self/fd/1" },
+		{ "dev/stderr", "/proc/self/fd/2" },
 	};
-	char dev[PATH_MAX], path[PATH_MAX + 16], host_node[32];
 
-	snprintf(dev, sizeof(dev), "%s/dev", rootfs);
-	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=64k") < 0)
-		die("child: mount a tmpfs on the rootfs's /dev",
-		    errno == ENOENT ? "the rootfs needs /dev, /proc and /sys directories" : NULL);
+	if (mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=64k") < 0)
+		die_hint(errno == ENOENT ? "the rootfs needs /dev, /proc and /sys directories"
+					 : NULL,
+			 "child: mount a tmpfs on the rootfs's /dev");
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
-		int fd;
+		/* The host's /dev/null is bound onto dev/null, here in the rootfs. */
+		const char *node = nodes[i], *here = node + 1;
+		int fd = open(here, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 
-		snprintf(path, sizeof(path), "%s/%s", dev, nodes[i]);
-		snprintf(host_node, sizeof(host_node), "/dev/%s", nodes[i]);
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 		if (fd < 0 || close(fd) < 0)
-			die("child: make a file in /dev to bind a device onto", NULL);
-		if (mount(host_node, path, NULL, MS_BIND, NULL) < 0)
-			die("child: bind a device node into /dev", NULL);
+			die("child: make %s to bind a device onto", here);
+		if (mount(node, here, NULL, MS_BIND, NULL) < 0)
+			die("child: bind %s into the rootfs", node);
 	}
-	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dev, links[i][0]);
-		if (symlink(links[i][1], path) < 0)
-			die("child: symlink in /dev", NULL);
-	}
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		if (symlink(links[i][1], links[i][0]) < 0)
+			die("child: symlink %s", links[i][0]);
 }
 
-/* A proc of our own on the rootfs's /proc: it shows the PID namespace of
- * the process that mounts it, ours. Nothing on it is meant to be run. */
-static void mount_proc(const char *rootfs)
+/* A proc of our own on the rootfs's: it shows the PID namespace of the
+ * process that mounts it, ours. Nothing on it is meant to be run. */
+static void mount_proc(void)
 {
-	char proc[PATH_MAX];
-
-	snprintf(proc, sizeof(proc), "%s/proc", rootfs);
-	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		die("child: mount proc on the rootfs's /proc", NULL);
+	if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		die("child: mount proc on the rootfs's /proc");
 }
 
 /* Read-only: the container may look at its devices and network there,
  * not reconfigure the host's. */
-static void mount_sys(const char *rootfs)
+static void mount_sys(void)
 {
-	char sys[PATH_MAX];
-
-	snprintf(sys, sizeof(sys), "%s/sys", rootfs);
-	if (mount("sysfs", sys, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		die("child: mount sysfs on the rootfs's /sys", NULL);
+	if (mount("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		die("child: mount sysfs on the rootfs's /sys");
 }
 
 /*
@@ -185,30 +283,26 @@ static void mount_sys(const char *rootfs)
  * the host's mounts are in use - and with it every path back to the host.
  * No directory for put_old is needed in the rootfs. (pivot_root(2), NOTES.)
  */
-static void pivot_into(const char *rootfs)
+static void pivot_into_rootfs(void)
 {
-	if (chdir(rootfs) < 0)
-		die("child: chdir into the rootfs", NULL);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		die("child: pivot_root", NULL);
+		die("child: pivot_root");
 	if (umount2(".", MNT_DETACH) < 0)
-		die("child: detach the old root", NULL);
+		die("child: detach the old root");
 	if (chdir("/") < 0)
-		die("child: chdir /", NULL);
+		die("child: chdir /");
 }
 
 /*
  * chroot() changes what "/" means to this process and its children, nothing
  * more: the mount namespace, and every mount in it, still hangs from the
- * host's root. The chdir() comes first: chroot() leaves the working
- * directory where it was, outside the new root.
+ * host's root. We are in the rootfs already: chroot() leaves the working
+ * directory where it was, which would otherwise be outside the new root.
  */
-static void chroot_into(const char *rootfs)
+static void chroot_into_rootfs(void)
 {
-	if (chdir(rootfs) < 0)
-		die("child: chdir into the rootfs", NULL);
 	if (chroot(".") < 0)
-		die("child: chroot", NULL);
+		die("child: chroot");
 }
 
 /* The child: clone() starts it here, on the stack we gave it. */
@@ -222,24 +316,24 @@ static int container_main(void *arg)
 
 	/* Only this namespace's copy of the name changes. */
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
-		die("child: sethostname",
-		    errno == EINVAL ? "a hostname is at most 64 bytes" : NULL);
+		die_hint(errno == EINVAL ? "a hostname is at most 64 bytes" : NULL,
+			 "child: sethostname");
 	say("child: hostname is now '%s'", c->hostname);
 
 	make_mounts_private();
-	make_rootfs_a_mount(c->rootfs);
-	mount_dev(c->rootfs);
-	mount_proc(c->rootfs);
-	mount_sys(c->rootfs);
+	enter_rootfs(c->rootfs);
+	mount_dev();
+	mount_proc();
+	mount_sys();
 	say("child: mounted /dev, /proc and /sys (read-only) in %s", c->rootfs);
 	if (c->use_chroot)
-		chroot_into(c->rootfs);
+		chroot_into_rootfs();
 	else
-		pivot_into(c->rootfs);
+		pivot_into_rootfs();
 	say("child: / is now %s, by %s", c->rootfs, c->use_chroot ? "chroot" : "pivot_root");
 
 	say("child: I am pid %ld, running %s", (long)getpid(), c->argv[0]);
-	exec_command(c->argv, c->exec_report);
+	exec_command(c->argv);
 }
 
 /* The parent: make the child, then wait for it. */
@@ -247,38 +341,41 @@ int main(int argc, char **argv)
 {
 	struct container c = { .hostname = "container" };
 	pid_t child;
+	int status;
 
 	parse_options(argc, argv, &c);
 	keep_only_std_fds();
 	if (!c.rootfs)
 		c.rootfs = default_rootfs();
-	check_rootfs(c.rootfs, c.argv[0]);
-	check_terminal();
-	make_pipe(c.go, "pipe for the go signal");
-	make_pipe(c.exec_report, "pipe for the exec report");
+	check_rootfs(c.rootfs);
+	c.tty = foreground_terminal();
+	if (pipe2(c.go, O_CLOEXEC) < 0)
+		die("pipe for the go signal");
 	block_forwarded_signals();
 
-	/* The child runs on its own stack, and clone() wants the top of it, not
-	 * its start: stacks grow down, so the child's first push lands just
-	 * below the address we pass (the picture is in docs/01-clone.md).
-	 *
-	 * SIGCHLD: the signal the kernel sends us when the child ends, which
-	 * is what lets waitpid() see it as an ordinary child. CLONE_NEWUTS: the
-	 * child starts in a new UTS namespace, a copy of ours. CLONE_NEWIPC: and
-	 * in a new IPC namespace, which starts empty. CLONE_NEWPID: and is pid 1
-	 * of a new PID namespace. CLONE_NEWNS: and has a mount table of its
-	 * own, a copy of ours. */
+	/*
+	 * The child starts in container_main(), on the stack we pass by its top.
+	 * The low byte of the flags is the signal its end sends us: SIGCHLD
+	 * makes it an ordinary child to waitpid(). The other flags say what the
+	 * child gets afresh instead of sharing ours:
+	 *   CLONE_NEWUTS   a UTS namespace, a copy of ours: the hostname
+	 *   CLONE_NEWIPC   an IPC namespace, which starts empty
+	 *   CLONE_NEWPID   a PID namespace, whose pid 1 the child is
+	 *   CLONE_NEWNS    a mount namespace: a copy of our mount table
+	 */
 	child = clone(container_main, child_stack_top(),
 		      CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, &c);
 	if (child < 0)
-		die("clone", hint_for_clone(errno));
+		die_hint(hint_for_clone(errno), "clone");
 	say("parent: cloned child %ld into new UTS, IPC, PID and mount namespaces", (long)child);
 
 	/* The child is waiting: here the parent sets up what the child needs
-	 * from outside. Nothing yet; stages 07 and 08 fill this window. */
+	 * from outside - its process group; stages 07 and 08 add more. */
+	give_terminal(c.tty, child);
 	say("parent: setup done, telling the child to go");
 	release_child(c.go);
 
-	report_exec_failure(c.exec_report, c.argv[0]);
-	return wait_for_container(child);
+	status = wait_for_container(child);
+	take_terminal_back(c.tty);
+	return status;
 }

@@ -1,16 +1,12 @@
 /*
  * Stage 08: the network namespace, wired to the host. CLONE_NEWNET gives the
- * child a network stack of its own with nothing in it but a loopback that is
- * down. While the child waits, the parent makes a veth pair - two interfaces
- * joined like the ends of a cable - with one end on the host and the other,
- * named eth0, created straight in the child's namespace; it gives the host
- * end an address from a link-local /30 of the container's own and brings it
- * up. Released, the child brings up lo and eth0, addresses eth0 and routes
- * through the host end. When the container ends, the parent deletes the
- * host end, which takes the pair away at once.
- *
- * No `ip`: every step is a netlink message to the kernel (netlink.c).
- * Owning a network namespace, the container may mount a sysfs again.
+ * child a network stack of its own, with only a loopback, down. While the
+ * child waits, the parent makes a veth pair - two interfaces joined like a
+ * cable's ends - with eth0 made straight in the child's namespace, and
+ * addresses and brings up the host end; released, the child brings up lo
+ * and eth0 and routes through the host end. The parent deletes the host end
+ * when the container ends. No `ip`: each step is a netlink request
+ * (netlink.c). Owning its network namespace, the container gets a sysfs.
  *
  * Mirrors: 001_0455fe89acfab686.txt, "6.Network namespace" (its ip commands);
  *          003_d86038220a13138e.txt, network.c and nl.c (veth over netlink).
@@ -20,9 +16,8 @@
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <limits.h>
-#include <linux/if_link.h>
-#include <linux/veth.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
@@ -31,33 +26,25 @@
 #include "netlink.h"
 
 /*
- * Link-local addresses (169.254.0.0/16, never routed beyond a link), cut
- * into /30s: a network, the host end, the container end, a broadcast.
- * Block N is 169.254.1.0 + 4N, and its host end is named stage8-N. The first
- * and last /24 are reserved by RFC 3927, and 169.254.169.0/24 holds the
- * metadata service of many clouds: the blocks stay in 169.254.1-168.
+ * Link-local addresses (169.254.0.0/16, never routed beyond a link), cut into
+ * /30 blocks: network, host end, container end, broadcast. Block N is
+ * 169.254.1.0 + 4N, its host end stage8-N. They keep off the /24s RFC 3927
+ * reserves (.0, .255) and the cloud metadata service's (169.254.169.0/24).
  */
 #define NET_BLOCKS (168L * 64)
 #define HOST_END_NAME "stage8-%d"
 
-/* What the parent tells the child about its network, before "go". */
-struct net_config {
-	int has_veth; /* 0: no CAP_NET_ADMIN on the host, lo only */
-	int block;
-	struct in_addr host_end; /* the host end's address: the child's gateway */
-	struct in_addr container_end;
-};
+static int host_end; /* the host end's ifindex, once made; 0 before */
 
 struct container {
 	char **argv; /* the command to run, NULL-terminated */
 	const char *hostname;
 	const char *rootfs;
-	int use_chroot;     /* --chroot: chroot() instead of pivot_root() */
-	int go[2];          /* parent -> child: "setup is done, go on" */
-	int exec_report[2]; /* child -> parent: why exec failed, if it did */
-	int net[2];         /* parent -> child: its struct net_config */
-	int block;          /* --net N, or -1: the first free /30 */
-	int host_end;       /* the host end's ifindex, once made; 0 before */
+	int use_chroot; /* --chroot: chroot() instead of pivot_root() */
+	int go[2];      /* parent -> child: "setup is done, go on" */
+	int tty;        /* our terminal, if we are its foreground job; else -1 */
+	int net[2];     /* parent -> child: its block, or -1 for lo only */
+	int block;      /* --net N, or -1: the first free block */
 };
 
 static void usage(FILE *out)
@@ -131,16 +118,116 @@ static void parse_options(int argc, char **argv, struct container *c)
 	c->argv = optind < argc ? argv + optind : default_command;
 }
 
-/* Root inside is us outside: a rootfs we cannot read, it cannot read either.
- * Said up front, naming it, rather than as a failed mount in the child. */
-static void check_rootfs_readable(const char *rootfs)
+/* A user namespace refused: which setting refuses it depends on the
+ * distribution, and make doctor knows them all. */
+static const char *hint_for_userns(int err)
 {
-	char what[PATH_MAX + 8];
+	if (err == ENOSPC)
+		return "no more user namespaces allowed here: sudo make doctor says which setting";
+	if (err == EPERM)
+		return "user namespaces are refused here: sudo make doctor says why";
+	return NULL;
+}
 
-	if (faccessat(AT_FDCWD, rootfs, R_OK | X_OK, AT_EACCESS) == 0)
-		return;
-	snprintf(what, sizeof(what), "rootfs %s", rootfs);
-	die(what, "the container's root is you on the host, and you cannot read it");
+/* The rootfs beside the binary (where make rootfs puts it), else ./rootfs. */
+static const char *default_rootfs(void)
+{
+	static char beside[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", beside, sizeof(beside) - sizeof("/rootfs"));
+
+	if (n <= 0)
+		return "rootfs";
+	beside[n] = '\0';
+	strcpy(strrchr(beside, '/'), "/rootfs");
+	if (access(beside, F_OK) < 0 && access("rootfs", F_OK) == 0)
+		return "rootfs";
+	return beside;
+}
+
+/* Before anything is cloned or mounted: is there a rootfs at all? */
+static void check_rootfs(const char *rootfs)
+{
+	if (access(rootfs, F_OK) < 0)
+		die_hint(errno == ENOENT ? "run 'make rootfs' first" : NULL, "rootfs %s", rootfs);
+	/* Root inside is us outside: a rootfs we cannot read, it cannot either. */
+	if (faccessat(AT_FDCWD, rootfs, R_OK | X_OK, AT_EACCESS) < 0)
+		die_hint("the container's root is you on the host, and you cannot read it",
+			 "rootfs %s", rootfs);
+}
+
+/*
+ * The child waits for the parent's "go". One byte means go. End of file means
+ * the parent is gone - it died, or gave up after printing its own error -
+ * and the child leaves without running anything: that is why the parent
+ * writes a byte rather than closing its end, which would look the same.
+ */
+static void wait_for_parent(int go[2])
+{
+	struct pollfd parent = { .fd = go[0] };
+	char byte;
+	ssize_t n;
+
+	/* Our copy of the write end would keep the pipe open forever. */
+	if (close(go[1]) < 0)
+		die("child: close the go pipe's write end");
+	n = read(go[0], &byte, 1);
+	if (n < 0)
+		die("child: read the go pipe");
+	if (n == 0)
+		_exit(EXIT_STAGE_FAILED);
+	/* Did it say go, then die before our PR_SET_PDEATHSIG took effect? The
+	 * parent holds its write end open until it exits: a pipe with no writer
+	 * left says so. (getppid() would tell only until stage 04: inside a PID
+	 * namespace it is 0 either way.) */
+	if (poll(&parent, 1, 0) < 0)
+		die("child: poll the go pipe");
+	if (parent.revents & POLLHUP)
+		_exit(EXIT_STAGE_FAILED);
+}
+
+/* The parent keeps its read end open, so that a child already dead turns
+ * this write into a byte nobody reads, not a SIGPIPE that kills the parent. */
+static void release_child(int go[2])
+{
+	if (write(go[1], "g", 1) != 1)
+		die("parent: write the go pipe");
+}
+
+/*
+ * A terminal sends its input and its Ctrl-C to one process group, its
+ * foreground job. The child is born in ours, whose id is a host pid and so
+ * names nothing in its PID namespace: a shell as pid 1 that hands the
+ * terminal back to it fails ("Cannot set tty process group") and exits 2.
+ */
+static int foreground_terminal(void)
+{
+	int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	/* No controlling terminal (ENXIO), or we are not its foreground job. */
+	if (tty < 0 || tcgetpgrp(tty) == getpgrp())
+		return tty;
+	if (close(tty) < 0)
+		die("close /dev/tty");
+	return -1;
+}
+
+/* In the window, as a shell does for a job: a group of the child's own
+ * (group 1 inside), and the terminal if we have it. */
+static void give_terminal(int tty, pid_t child)
+{
+	if (setpgid(child, child) < 0)
+		die("parent: setpgid for the child");
+	if (tty >= 0 && tcsetpgrp(tty, child) < 0)
+		die("parent: give the child the terminal (tcsetpgrp)");
+}
+
+/* Back to us, from the background: SIGTTOU would stop us, unless ignored.
+ * A terminal that hung up has no foreground left to give (ENOTTY). */
+static void take_terminal_back(int tty)
+{
+	if (tty >= 0 && (signal(SIGTTOU, SIG_IGN) == SIG_ERR ||
+			 (tcsetpgrp(tty, getpgrp()) < 0 && errno != ENOTTY)))
+		die("parent: take the terminal back (tcsetpgrp)");
 }
 
 /*
@@ -151,18 +238,22 @@ static void check_rootfs_readable(const char *rootfs)
 static void make_mounts_private(void)
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		die("child: make / private (mount MS_REC|MS_PRIVATE)", NULL);
+		die("child: make / private (mount MS_REC|MS_PRIVATE)");
 }
 
 /*
  * The new root must be a mount point for pivot_root(); the rootfs is a
- * directory, so mount it on itself. chroot() has no such rule, but the
+ * directory, so mount it on itself, then go into it. From here on the child
+ * reaches the rootfs by relative paths (dev, proc) and the host by absolute
+ * ones (/dev/null), until the switch. chroot() needs no mount point, but the
  * same steps for both keep the comparison to the one call that differs.
  */
-static void make_rootfs_a_mount(const char *rootfs)
+static void enter_rootfs(const char *rootfs)
 {
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-		die("child: bind the rootfs onto itself", NULL);
+		die("child: bind the rootfs onto itself");
+	if (chdir(rootfs) < 0)
+		die("child: chdir into the rootfs");
 }
 
 /*
@@ -170,61 +261,52 @@ static void make_rootfs_a_mount(const char *rootfs)
  * programs expect, each a bind mount of the host's node. mknod() would make
  * the same nodes, but a user namespace (stage 07) may not call it; a bind
  * works in both. No disks, no /dev/mem, no /dev/kmsg: what is not there
- * cannot be opened. Done before the switch, while the host's /dev is in reach.
+ * cannot be opened.
  */
-static void mount_dev(const char *rootfs)
+static void mount_dev(void)
 {
-	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+	static const char *const nodes[] = { "/dev/null",   "/dev/zero",    "/dev/full",
+					     "/dev/random", "/dev/urandom", "/dev/tty" };
 	static const char *const links[][2] = {
-		{ "fd", "/proc/self/fd" },
-		{ "stdin", "/proc/self/fd/0" },
-		{ "stdout", "/proc/self/fd/1" },
-		{ "stderr", "/proc/self/fd/2" },
+		{ "dev/fd", "/proc/self/fd" },
+		{ "dev/stdin", "/proc/self/fd/0" },
+		{ "dev/stdout", "/proc/self/fd/1" },
+		{ "dev/stderr", "/proc/self/fd/2" },
 	};
-	char dev[PATH_MAX], path[PATH_MAX + 16], host_node[32];
 
-	snprintf(dev, sizeof(dev), "%s/dev", rootfs);
-	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=64k") < 0)
-		die("child: mount a tmpfs on the rootfs's /dev",
-		    errno == ENOENT ? "the rootfs needs /dev, /proc and /sys directories" : NULL);
+	if (mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=64k") < 0)
+		die_hint(errno == ENOENT ? "the rootfs needs /dev, /proc and /sys directories"
+					 : NULL,
+			 "child: mount a tmpfs on the rootfs's /dev");
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
-		int fd;
+		/* The host's /dev/null is bound onto dev/null, here in the rootfs. */
+		const char *node = nodes[i], *here = node + 1;
+		int fd = open(here, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 
-		snprintf(path, sizeof(path), "%s/%s", dev, nodes[i]);
-		snprintf(host_node, sizeof(host_node), "/dev/%s", nodes[i]);
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 		if (fd < 0 || close(fd) < 0)
-			die("child: make a file in /dev to bind a device onto", NULL);
-		if (mount(host_node, path, NULL, MS_BIND, NULL) < 0)
-			die("child: bind a device node into /dev", NULL);
+			die("child: make %s to bind a device onto", here);
+		if (mount(node, here, NULL, MS_BIND, NULL) < 0)
+			die("child: bind %s into the rootfs", node);
 	}
-	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dev, links[i][0]);
-		if (symlink(links[i][1], path) < 0)
-			die("child: symlink in /dev", NULL);
-	}
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		if (symlink(links[i][1], links[i][0]) < 0)
+			die("child: symlink %s", links[i][0]);
 }
 
-/* A proc of our own on the rootfs's /proc: it shows the PID namespace of
- * the process that mounts it, ours. Nothing on it is meant to be run. */
-static void mount_proc(const char *rootfs)
+/* A proc of our own on the rootfs's: it shows the PID namespace of the
+ * process that mounts it, ours. Nothing on it is meant to be run. */
+static void mount_proc(void)
 {
-	char proc[PATH_MAX];
-
-	snprintf(proc, sizeof(proc), "%s/proc", rootfs);
-	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		die("child: mount proc on the rootfs's /proc", NULL);
+	if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		die("child: mount proc on the rootfs's /proc");
 }
 
 /* A sysfs again, read-only: the kernel mounts one for whoever owns the
  * network namespace it shows, and the container now owns its own. */
-static void mount_sys(const char *rootfs)
+static void mount_sys(void)
 {
-	char sys[PATH_MAX];
-
-	snprintf(sys, sizeof(sys), "%s/sys", rootfs);
-	if (mount("sysfs", sys, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		die("child: mount sysfs on the rootfs's /sys", NULL);
+	if (mount("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		die("child: mount sysfs on the rootfs's /sys");
 }
 
 /*
@@ -235,30 +317,74 @@ static void mount_sys(const char *rootfs)
  * the host's mounts are in use - and with it every path back to the host.
  * No directory for put_old is needed in the rootfs. (pivot_root(2), NOTES.)
  */
-static void pivot_into(const char *rootfs)
+static void pivot_into_rootfs(void)
 {
-	if (chdir(rootfs) < 0)
-		die("child: chdir into the rootfs", NULL);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		die("child: pivot_root", NULL);
+		die("child: pivot_root");
 	if (umount2(".", MNT_DETACH) < 0)
-		die("child: detach the old root", NULL);
+		die("child: detach the old root");
 	if (chdir("/") < 0)
-		die("child: chdir /", NULL);
+		die("child: chdir /");
 }
 
 /*
  * chroot() changes what "/" means to this process and its children, nothing
  * more: the mount namespace, and every mount in it, still hangs from the
- * host's root. The chdir() comes first: chroot() leaves the working
- * directory where it was, outside the new root.
+ * host's root. We are in the rootfs already: chroot() leaves the working
+ * directory where it was, which would otherwise be outside the new root.
  */
-static void chroot_into(const char *rootfs)
+static void chroot_into_rootfs(void)
 {
-	if (chdir(rootfs) < 0)
-		die("child: chdir into the rootfs", NULL);
 	if (chroot(".") < 0)
-		die("child: chroot", NULL);
+		die("child: chroot");
+}
+
+/* The parent's last word on the network: the host end goes, and the pair
+ * with it - at once, not at the kernel's teardown of the namespace. */
+static void remove_host_end(void)
+{
+	int sock;
+
+	if (!host_end)
+		return;
+	sock = nl_open();
+	/* ENODEV: the kernel's own teardown of the namespace was first. */
+	if (sock < 0 || (delete_link(sock, host_end) < 0 && errno != ENODEV) || close(sock) < 0)
+		die("parent: delete the host end of the veth pair");
+	host_end = 0;
+}
+
+/*
+ * The parent failed while the child waits for go - writing its maps here,
+ * wiring its network in 08: kill and reap the child before saying why, so
+ * that nothing of the container outlives the stage's error line.
+ */
+__attribute__((noreturn)) static void die_in_setup(pid_t child, const char *what, const char *hint)
+{
+	int err = errno;
+
+	if (kill(child, SIGKILL) < 0 || waitpid(child, NULL, 0) < 0)
+		die("parent: kill the waiting child");
+	remove_host_end();
+	errno = err;
+	die_hint(hint, "%s", what);
+}
+
+/* The parent's writes into the child's /proc/PID/NAME: one write() each. */
+static int write_proc_file(pid_t pid, const char *name, const char *text)
+{
+	char path[64];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	if (close(fd) < 0 || n < 0)
+		return -1;
+	return 0;
 }
 
 /*
@@ -275,105 +401,20 @@ static void map_root_to_caller(pid_t child)
 {
 	char map[64];
 
-	if (write_file(child, "setgroups", "deny") < 0)
+	if (write_proc_file(child, "setgroups", "deny") < 0)
 		die_in_setup(child, "parent: write deny to setgroups", NULL);
 	snprintf(map, sizeof(map), "0 %ld 1\n", (long)getegid());
-	if (write_file(child, "gid_map", map) < 0)
+	if (write_proc_file(child, "gid_map", map) < 0)
 		die_in_setup(child, "parent: write gid_map", hint_for_userns(errno));
 	snprintf(map, sizeof(map), "0 %ld 1\n", (long)geteuid());
-	if (write_file(child, "uid_map", map) < 0)
+	if (write_proc_file(child, "uid_map", map) < 0)
 		die_in_setup(child, "parent: write uid_map", hint_for_userns(errno));
 	say("parent: mapped root inside to uid %ld, gid %ld outside", (long)geteuid(),
 	    (long)getegid());
 }
 
-/*
- * The netlink requests, each the message one `ip` command sends. The
- * layout of each is drawn in docs/08-netns-veth.md.
- */
-
-/* ip link add NAME type veth peer name eth0 netns PID */
-static int add_veth_pair(int sock, const char *host_end, pid_t child)
-{
-	struct nl_request req;
-	struct ifinfomsg link = { .ifi_family = AF_UNSPEC };
-	struct ifinfomsg peer_link = { .ifi_family = AF_UNSPEC };
-	struct rtattr *info, *data, *peer;
-	int pid = child;
-
-	nl_start(&req, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &link, sizeof(link));
-	nl_put(&req, IFLA_IFNAME, host_end, strlen(host_end) + 1);
-	info = nl_nest_begin(&req, IFLA_LINKINFO, NULL, 0);
-	nl_put(&req, IFLA_INFO_KIND, "veth", sizeof("veth"));
-	data = nl_nest_begin(&req, IFLA_INFO_DATA, NULL, 0);
-	peer = nl_nest_begin(&req, VETH_INFO_PEER, &peer_link, sizeof(peer_link));
-	nl_put(&req, IFLA_IFNAME, "eth0", sizeof("eth0"));
-	nl_put(&req, IFLA_NET_NS_PID, &pid, sizeof(pid));
-	nl_nest_end(&req, peer);
-	nl_nest_end(&req, data);
-	nl_nest_end(&req, info);
-	return nl_talk(sock, &req);
-}
-
-/* ip addr add ADDRESS/30 dev INDEX */
-static int add_address(int sock, int ifindex, struct in_addr address)
-{
-	struct nl_request req;
-	struct ifaddrmsg addr = { .ifa_family = AF_INET,
-				  .ifa_prefixlen = 30,
-				  .ifa_index = ifindex };
-
-	nl_start(&req, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &addr, sizeof(addr));
-	nl_put(&req, IFA_LOCAL, &address, sizeof(address));
-	nl_put(&req, IFA_ADDRESS, &address, sizeof(address));
-	return nl_talk(sock, &req);
-}
-
-/* ip link set INDEX up: ifi_change says which flags to touch, ifi_flags to what */
-static int bring_up(int sock, int ifindex)
-{
-	struct nl_request req;
-	struct ifinfomsg link = {
-		.ifi_family = AF_UNSPEC,
-		.ifi_index = ifindex,
-		.ifi_flags = IFF_UP,
-		.ifi_change = IFF_UP,
-	};
-
-	nl_start(&req, RTM_NEWLINK, 0, &link, sizeof(link));
-	return nl_talk(sock, &req);
-}
-
-/* ip route add default via GATEWAY dev INDEX */
-static int add_default_route(int sock, int ifindex, struct in_addr gateway)
-{
-	struct nl_request req;
-	struct rtmsg route = {
-		.rtm_family = AF_INET,
-		.rtm_dst_len = 0, /* default: 0.0.0.0/0 */
-		.rtm_table = RT_TABLE_MAIN,
-		.rtm_protocol = RTPROT_BOOT,
-		.rtm_scope = RT_SCOPE_UNIVERSE,
-		.rtm_type = RTN_UNICAST,
-	};
-
-	nl_start(&req, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &route, sizeof(route));
-	nl_put(&req, RTA_GATEWAY, &gateway, sizeof(gateway));
-	nl_put(&req, RTA_OIF, &ifindex, sizeof(ifindex));
-	return nl_talk(sock, &req);
-}
-
-/* ip link del INDEX: one end of a veth pair takes the other with it */
-static int delete_link(int sock, int ifindex)
-{
-	struct nl_request req;
-	struct ifinfomsg link = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
-
-	nl_start(&req, RTM_DELLINK, 0, &link, sizeof(link));
-	return nl_talk(sock, &req);
-}
-
-static struct in_addr block_address(int block, int which) /* 1: host end, 2: container */
+/* Address 1 of a block is the host end's, 2 the container's. */
+static struct in_addr block_address(int block, int which)
 {
 	struct in_addr address = { htonl((169u << 24 | 254u << 16 | 1u << 8) + 4u * block +
 					 which) };
@@ -381,44 +422,14 @@ static struct in_addr block_address(int block, int which) /* 1: host end, 2: con
 	return address;
 }
 
-/* The parent's last word on the network: the host end goes, and the pair with it. */
-static void remove_host_end(struct container *c)
-{
-	int sock;
-
-	if (!c->host_end)
-		return;
-	sock = nl_open();
-	/* ENODEV: the kernel's own teardown of the namespace was first. */
-	if (sock < 0 || (delete_link(sock, c->host_end) < 0 && errno != ENODEV) || close(sock) < 0)
-		die("parent: delete the host end of the veth pair", NULL);
-	c->host_end = 0;
-}
-
-/* A failure while the child waits: nothing of the pair may outlive the error line. */
-__attribute__((noreturn)) static void fail_network(struct container *c, pid_t child,
-						   const char *what)
-{
-	int err = errno;
-
-	remove_host_end(c);
-	errno = err;
-	die_in_setup(child, what, NULL);
-}
-
-/*
- * In the window, after the maps: the veth pair, with eth0 made directly in
- * the child's network namespace (IFLA_NET_NS_PID), and the host end named
- * after its /30 - the kernel refuses a second link of the same name
- * (EEXIST), so two stages can never take the same block: the name is the
- * lock. Without CAP_NET_ADMIN on the host (run without sudo) there is no
- * pair: the container gets lo only, and the stage says so.
- */
+/* The pair, eth0 made in the child's namespace, and the host end named for
+ * its block: the kernel refuses a second link of a name (EEXIST), so the name
+ * is the block's lock. Without CAP_NET_ADMIN on the host, no pair (-1). */
 static int make_veth_pair(int sock, struct container *c, pid_t child, char name[IFNAMSIZ])
 {
 	for (int block = c->block >= 0 ? c->block : 0; block < NET_BLOCKS; block++) {
 		snprintf(name, IFNAMSIZ, HOST_END_NAME, block);
-		if (add_veth_pair(sock, name, child) == 0)
+		if (add_veth_pair(sock, name, "eth0", child) == 0)
 			return block;
 		if (errno == EPERM)
 			return -1;
@@ -429,73 +440,66 @@ static int make_veth_pair(int sock, struct container *c, pid_t child, char name[
 	die_in_setup(child, "parent: make the veth pair", "every block is in use");
 }
 
+/* The host end: an address, up; then the child's block, down the net pipe. */
 static void wire_network(struct container *c, pid_t child)
 {
-	struct net_config net = { 0 };
 	char name[IFNAMSIZ];
 	int sock = nl_open();
+	int block;
 
 	if (sock < 0)
 		die_in_setup(child, "parent: netlink socket", NULL);
-	net.block = make_veth_pair(sock, c, child, name);
-	if (net.block < 0) {
+	block = make_veth_pair(sock, c, child, name);
+	if (block < 0) {
 		/* Not an error, but not a progress line either: -q keeps it. */
-		shout("%s: no CAP_NET_ADMIN on the host, so no veth pair: the container gets lo only",
-		      program_invocation_short_name);
+		warn("no CAP_NET_ADMIN on the host, so no veth pair: the container gets lo only");
 	} else {
-		net.has_veth = 1;
-		net.host_end = block_address(net.block, 1);
-		net.container_end = block_address(net.block, 2);
-		c->host_end = if_nametoindex(name);
-		if (!c->host_end)
-			fail_network(c, child, "parent: find the host end");
-		if (add_address(sock, c->host_end, net.host_end) < 0)
-			fail_network(c, child, "parent: address the host end");
-		if (bring_up(sock, c->host_end) < 0)
-			fail_network(c, child, "parent: bring the host end up");
-		say("parent: veth pair %s <-> eth0, host end %s/30", name, inet_ntoa(net.host_end));
+		host_end = if_nametoindex(name);
+		if (!host_end)
+			die_in_setup(child, "parent: find the host end", NULL);
+		if (add_address(sock, host_end, block_address(block, 1), 30) < 0)
+			die_in_setup(child, "parent: address the host end", NULL);
+		if (bring_up(sock, host_end) < 0)
+			die_in_setup(child, "parent: bring the host end up", NULL);
+		say("parent: veth pair %s <-> eth0, host end %s/30", name,
+		    inet_ntoa(block_address(block, 1)));
 	}
 	if (close(sock) < 0)
-		fail_network(c, child, "parent: close the netlink socket");
-	if (write(c->net[1], &net, sizeof(net)) != sizeof(net))
-		fail_network(c, child, "parent: write the network config");
-	if (close(c->net[1]) < 0 || close(c->net[0]) < 0)
-		fail_network(c, child, "parent: close the network config pipe");
+		die_in_setup(child, "parent: close the netlink socket", NULL);
+	if (write(c->net[1], &block, sizeof(block)) != sizeof(block))
+		die_in_setup(child, "parent: write the network config", NULL);
 }
 
-/* The child's side: lo, and eth0 if the parent made one, up and addressed. */
+/* The child's side, after go: lo up, and eth0 if the parent made one - up,
+ * addressed, and the way out through the host end. */
 static void bring_up_network(struct container *c)
 {
-	struct net_config net;
-	int sock, eth0;
+	int block, sock, eth0;
 
-	if (close(c->net[1]) < 0 || read(c->net[0], &net, sizeof(net)) != sizeof(net) ||
-	    close(c->net[0]) < 0)
-		die("child: read the network config", NULL);
+	if (read(c->net[0], &block, sizeof(block)) != sizeof(block))
+		die("child: read the network config");
 	sock = nl_open();
 	if (sock < 0)
-		die("child: netlink socket", NULL);
+		die("child: netlink socket");
 	if (bring_up(sock, if_nametoindex("lo")) < 0)
-		die("child: bring lo up", NULL);
-	if (!net.has_veth) {
+		die("child: bring lo up");
+	if (block < 0) {
 		say("child: lo is up; no eth0");
-		if (close(sock) < 0)
-			die("child: close the netlink socket", NULL);
-		return;
+	} else {
+		eth0 = if_nametoindex("eth0");
+		if (!eth0)
+			die("child: find eth0");
+		if (add_address(sock, eth0, block_address(block, 2), 30) < 0)
+			die("child: address eth0");
+		if (bring_up(sock, eth0) < 0)
+			die("child: bring eth0 up");
+		if (add_default_route(sock, eth0, block_address(block, 1)) < 0)
+			die("child: add the default route");
+		say("child: lo is up, eth0 is %s/30, default route via the host end",
+		    inet_ntoa(block_address(block, 2)));
 	}
-	eth0 = if_nametoindex("eth0");
-	if (!eth0)
-		die("child: find eth0", NULL);
-	if (add_address(sock, eth0, net.container_end) < 0)
-		die("child: address eth0", NULL);
-	if (bring_up(sock, eth0) < 0)
-		die("child: bring eth0 up", NULL);
-	if (add_default_route(sock, eth0, net.host_end) < 0)
-		die("child: add the default route", NULL);
 	if (close(sock) < 0)
-		die("child: close the netlink socket", NULL);
-	say("child: lo is up, eth0 is %s/30, default route via the host end",
-	    inet_ntoa(net.container_end));
+		die("child: close the netlink socket");
 }
 
 /* The child: clone() starts it here, on the stack we gave it. */
@@ -509,26 +513,27 @@ static int container_main(void *arg)
 
 	/* Only this namespace's copy of the name changes. */
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
-		die("child: sethostname",
-		    errno == EINVAL ? "a hostname is at most 64 bytes" : hint_for_userns(errno));
+		die_hint(errno == EINVAL ? "a hostname is at most 64 bytes"
+					 : hint_for_userns(errno),
+			 "child: sethostname");
 	say("child: hostname is now '%s'", c->hostname);
 
 	bring_up_network(c);
 
 	make_mounts_private();
-	make_rootfs_a_mount(c->rootfs);
-	mount_dev(c->rootfs);
-	mount_proc(c->rootfs);
-	mount_sys(c->rootfs);
+	enter_rootfs(c->rootfs);
+	mount_dev();
+	mount_proc();
+	mount_sys();
 	say("child: mounted /dev, /proc and /sys (read-only) in %s", c->rootfs);
 	if (c->use_chroot)
-		chroot_into(c->rootfs);
+		chroot_into_rootfs();
 	else
-		pivot_into(c->rootfs);
+		pivot_into_rootfs();
 	say("child: / is now %s, by %s", c->rootfs, c->use_chroot ? "chroot" : "pivot_root");
 
 	say("child: I am pid %ld, uid %ld, running %s", (long)getpid(), (long)getuid(), c->argv[0]);
-	exec_command(c->argv, c->exec_report);
+	exec_command(c->argv);
 }
 
 /* The parent: make the child, then wait for it. */
@@ -542,46 +547,45 @@ int main(int argc, char **argv)
 	keep_only_std_fds();
 	if (!c.rootfs)
 		c.rootfs = default_rootfs();
-	check_rootfs(c.rootfs, c.argv[0]);
-	check_rootfs_readable(c.rootfs);
-	check_terminal();
-	make_pipe(c.go, "pipe for the go signal");
-	make_pipe(c.exec_report, "pipe for the exec report");
-	make_pipe(c.net, "pipe for the network config");
+	check_rootfs(c.rootfs);
+	c.tty = foreground_terminal();
+	if (pipe2(c.go, O_CLOEXEC) < 0)
+		die("pipe for the go signal");
+	if (pipe2(c.net, O_CLOEXEC) < 0)
+		die("pipe for the network config");
 	block_forwarded_signals();
 
-	/* The child runs on its own stack, and clone() wants the top of it, not
-	 * its start: stacks grow down, so the child's first push lands just
-	 * below the address we pass (the picture is in docs/01-clone.md).
-	 *
-	 * SIGCHLD: the signal the kernel sends us when the child ends, which
-	 * is what lets waitpid() see it as an ordinary child. CLONE_NEWUTS: the
-	 * child starts in a new UTS namespace, a copy of ours. CLONE_NEWIPC: and
-	 * in a new IPC namespace, which starts empty. CLONE_NEWPID: and is pid 1
-	 * of a new PID namespace. CLONE_NEWNS: and has a mount table of its
-	 * own, a copy of ours. CLONE_NEWUSER: and a user namespace, created
-	 * first, which owns all the others. CLONE_NEWNET: and a network stack
-	 * of its own, with only a loopback, down. */
+	/*
+	 * The child starts in container_main(), on the stack we pass by its top.
+	 * The low byte of the flags is the signal its end sends us: SIGCHLD
+	 * makes it an ordinary child to waitpid(). The other flags say what the
+	 * child gets afresh instead of sharing ours:
+	 *   CLONE_NEWUTS   a UTS namespace, a copy of ours: the hostname
+	 *   CLONE_NEWIPC   an IPC namespace, which starts empty
+	 *   CLONE_NEWPID   a PID namespace, whose pid 1 the child is
+	 *   CLONE_NEWNS    a mount namespace: a copy of our mount table
+	 *   CLONE_NEWUSER  a user namespace, made first, which owns the others
+	 *   CLONE_NEWNET   a network stack of its own, with only a loopback, down
+	 */
 	child = clone(container_main, child_stack_top(),
 		      CLONE_NEWUSER | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNS |
 			      CLONE_NEWNET | SIGCHLD,
 		      &c);
 	if (child < 0)
-		die("clone", hint_for_userns(errno));
+		die_hint(hint_for_userns(errno), "clone");
 	say("parent: cloned child %ld into new user, UTS, IPC, PID, mount and network namespaces",
 	    (long)child);
 
 	/* The child is waiting: here the parent sets up what the child needs
-	 * from outside - its maps, then its network. */
+	 * from outside - its process group, its maps, its network. */
+	give_terminal(c.tty, child);
 	map_root_to_caller(child);
 	wire_network(&c, child);
 	say("parent: setup done, telling the child to go");
 	release_child(c.go);
 
-	report_exec_failure(c.exec_report, c.argv[0]);
 	status = wait_for_container(child);
-	/* Not left to the kernel's teardown of the namespace, which comes
-	 * later, asynchronously: the host is clean when the stage returns. */
-	remove_host_end(&c);
+	remove_host_end();
+	take_terminal_back(c.tty);
 	return status;
 }

@@ -105,20 +105,15 @@ int main(int argc, char **argv)
 	[ "$output" = "stage6: rootfs $TEST_TMP/none: No such file or directory (run 'make rootfs' first)" ]
 }
 
-# The paths under the rootfs (its /dev/urandom, ...) are built in PATH_MAX
-# buffers: a rootfs path that leaves no room for them is refused, not cut.
-@test "stage6: a rootfs path too long for the paths under it is 125, before anything is mounted" {
-	long=$(printf '/.%.0s' $(seq $(((4090 - ${#ROOTFS_DIR}) / 2))))$ROOTFS_DIR # /./././work/...: under PATH_MAX
-	run "$STAGE" -q -r "$long" true
-	[ "$status" -eq 125 ] || fail "exit $status: ${output:0:200}"
-	[ "$output" = "stage6: the rootfs's path: File name too long (a shorter one leaves room for the paths under it)" ]
-}
-
-@test "stage6: a command that is not in the rootfs is 127, before anything is cloned" {
-	capture strace -f -qq -e trace=clone,clone3 -o "$TEST_TMP/calls" "$STAGE" -q -r "$ROOTFS_DIR" ipcmk
+# ipcmk is on the host, not in the rootfs: the container's own execvp()
+# looks for it, after the switch, and its mounts go with its namespace.
+@test "stage6: a command that is in the host's PATH but not in the rootfs is 127" {
+	command -v ipcmk >/dev/null
+	[ ! -e "$ROOTFS_DIR/usr/bin/ipcmk" ] && [ ! -e "$ROOTFS_DIR/bin/ipcmk" ]
+	capture "$STAGE" -q -r "$ROOTFS_DIR" ipcmk
 	[ "$status" -eq 127 ] || fail "exit $status: $output"
-	[[ $output == "stage6: cannot run 'ipcmk': No such file or directory"* ]] || fail "$output"
-	[ ! -s "$TEST_TMP/calls" ] || fail "the stage cloned before it checked: $(cat "$TEST_TMP/calls")"
+	[ "$output" = "stage6: cannot run 'ipcmk': No such file or directory" ] || fail "$output"
+	[ "$(cat /proc/self/mountinfo)" = "$HOST_MOUNTS" ] || fail "the host's mount table changed"
 }
 
 @test "stage6: the hostname and pid 1 still hold" {

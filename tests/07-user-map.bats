@@ -59,11 +59,11 @@ stage7_as_nobody() { as_nobody "$TEST_TMP/stage7" -r "$TEST_TMP/rootfs" "$@"; }
 
 # The limit set inside a throwaway user namespace of the test's own: the
 # host's sysctl does not change.
-@test "stage7: with user namespaces disabled, exit 125 and the sysctl that disables them" {
+@test "stage7: with user namespaces disabled, exit 125 and a hint that make doctor says which setting" {
 	run unshare -Ur sh -c 'echo 0 >/proc/sys/user/max_user_namespaces && exec "$1" -q -r "$2" true' sh \
 		"$STAGE" "$ROOTFS_DIR"
 	[ "$status" -eq 125 ] || fail "exit $status: $output"
-	[ "$output" = "stage7: clone: No space left on device (user namespaces are disabled: sysctl -w user.max_user_namespaces=10000)" ] ||
+	[ "$output" = "stage7: clone: No space left on device (no more user namespaces allowed here: sudo make doctor says which setting)" ] ||
 		fail "$output"
 }
 

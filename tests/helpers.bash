@@ -212,7 +212,6 @@ stop_stage() {
 # The state letter of /proc/PID/stat: R, S, T (stopped), t (traced), Z ...
 state_of() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1; }
 in_state() { [ "$(state_of "$1")" = "$2" ]; }
-not_in_state() { [ "$(state_of "$1")" != "$2" ]; }
 
 # Fields 5 and 8 of /proc/PID/stat: the process group, and the foreground
 # group of its terminal.
