@@ -1,10 +1,10 @@
 /*
  * stage.h - the plumbing every stage needs and none teaches, so that `make
- * diff N=K` shows stage K's lesson and nothing else. In the order a stage
- * meets it: say(), warn() and die(), its lines on stderr; keep_only_std_fds();
- * child_stack_top(); exit_with_parent(); block_forwarded_signals(); the last
- * steps, exec_command() in the child and wait_for_container() in the parent.
- * ../shared/CONTRACT.md says what they promise.
+ * diff N=K` shows stage K's lesson and nothing else: say(), warn() and die(),
+ * its lines on stderr; keep_only_std_fds(); block_forwarded_signals(), before
+ * clone(); child_stack_top(); exit_with_parent(), the child's first step; and
+ * the last steps, exec_command() in the child, wait_for_container() in the
+ * parent. ../shared/CONTRACT.md says what they promise.
  */
 #ifndef STAGE_H
 #define STAGE_H
@@ -32,7 +32,7 @@ __attribute__((format(printf, 2, 0))) static inline void write_line(int named, c
 								    va_list ap)
 {
 	char line[1024];
-	int n = named ? snprintf(line, sizeof(line), "%s: ", program_invocation_short_name) : 0;
+	int n = named ? snprintf(line, sizeof(line), "%.64s: ", program_invocation_short_name) : 0;
 	int len = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 
 	if (len < 0)
@@ -127,12 +127,10 @@ static inline void exit_with_parent(void)
 		die("child: prctl(PR_SET_PDEATHSIG)");
 }
 
-/*
- * The signals a stage passes on to its container, and SIGCHLD: blocked from
- * before clone() on, they wait for the parent's sigwaitinfo(), with no race
- * against the child's pid being known. SIGCHLD ignored by whoever started us
- * would have the kernel reap the child itself, unseen by waitpid().
- */
+/* The signals a stage passes on, and SIGCHLD: blocked from before clone() on,
+ * they wait for the parent's sigwaitinfo(), with no race against the child's
+ * pid being known. SIGCHLD ignored by whoever started us would have the kernel
+ * reap the child itself, unseen by waitpid(). */
 static sigset_t forwarded, signals_before_stage;
 
 static inline void block_forwarded_signals(void)
@@ -149,8 +147,7 @@ static inline void block_forwarded_signals(void)
 }
 
 /* The child's last step, with the signal mask the stage started with. If
- * execvp() returns, it failed: say so, and exit as `docker run` does, 127
- * for a command that is not there, 126 for one that cannot be run. */
+ * execvp() returns, it failed: say so, and exit as `docker run` does. */
 __attribute__((noreturn)) static inline void exec_command(char **argv)
 {
 	int err;
@@ -167,7 +164,8 @@ __attribute__((noreturn)) static inline void exec_command(char **argv)
  * The parent's last step: pass SIGINT, SIGTERM, SIGHUP and SIGQUIT on to the
  * container's first process until it ends, then exit as it did, 128+N for
  * death by signal N. Not one the kernel sent (SI_KERNEL), a terminal's Ctrl-C
- * or hangup: that went to the terminal's foreground group, the command's.
+ * or hangup: that went to the terminal's foreground group, the command's -
+ * but the hangup of a terminal whose session we lead goes to us alone.
  */
 static inline int wait_for_container(pid_t child)
 {
@@ -186,7 +184,8 @@ static inline int wait_for_container(pid_t child)
 				die("parent: waitpid");
 			if (done == child)
 				break;
-		} else if (sig > 0 && info.si_code != SI_KERNEL) {
+		} else if (sig > 0 && (info.si_code != SI_KERNEL ||
+				       (sig == SIGHUP && getsid(0) == getpid()))) {
 			say("parent: passing SIG%s on to the container", sigabbrev_np(sig));
 			if (kill(child, sig) < 0)
 				die("parent: kill");

@@ -14,7 +14,7 @@
 #include "../stage.h"
 
 struct container {
-	char **argv;  /* the command to run, NULL-terminated */
+	char **argv; /* the command to run, NULL-terminated */
 	pid_t parent; /* to notice a parent that died before we asked to die with it */
 };
 

@@ -3,8 +3,8 @@
  * CLONE_NEWIPC gives the child its own System V message queues, semaphores
  * and shared memory (and POSIX message queues). The pipe: the child blocks
  * until the parent writes "go", so whatever the parent must set up for the
- * child - nothing yet; uid maps in stage 07, a veth in stage 08 - is done
- * before the command runs.
+ * child - nothing yet; a process group in 04, maps in 07, a veth in 08 - is
+ * done before the command runs.
  *
  * Mirrors: 001_0455fe89acfab686.txt, "2.IPC namespace" (the checkpoint pipe);
  *          004_2f172a619b96e955.txt, "IPC Namespace".
@@ -159,7 +159,7 @@ int main(int argc, char **argv)
 	say("parent: cloned child %ld into new UTS and IPC namespaces", (long)child);
 
 	/* The child is waiting: here the parent sets up what the child needs
-	 * from outside. Nothing yet; stages 07 and 08 fill this window. */
+	 * from outside. Nothing yet; stages 04, 07 and 08 fill this window. */
 	say("parent: setup done, telling the child to go");
 	release_child(c.go);
 

@@ -27,7 +27,7 @@ struct container {
 	char **argv; /* the command to run, NULL-terminated */
 	const char *hostname;
 	int go[2]; /* parent -> child: "setup is done, go on" */
-	int tty;   /* our terminal, if we are its foreground job; else -1 */
+	int tty; /* our terminal, if we are its foreground job; else -1 */
 };
 
 static void usage(FILE *out)
@@ -139,22 +139,30 @@ static int foreground_terminal(void)
 	return -1;
 }
 
-/* In the window, as a shell does for a job: a group of the child's own
- * (group 1 inside), and the terminal if we have it. */
+/*
+ * Last in the window, as a shell does for a job: a group of the child's own
+ * (group 1 inside), and the terminal if we have it. From here on the stage is
+ * in the background of its terminal, where a write to it (with stty tostop)
+ * or taking it back would stop us with SIGTTOU, unless it is blocked.
+ */
 static void give_terminal(int tty, pid_t child)
 {
+	sigset_t ttou;
+
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	if (sigprocmask(SIG_BLOCK, &ttou, NULL) < 0)
+		die("parent: block SIGTTOU");
 	if (setpgid(child, child) < 0)
 		die("parent: setpgid for the child");
 	if (tty >= 0 && tcsetpgrp(tty, child) < 0)
 		die("parent: give the child the terminal (tcsetpgrp)");
 }
 
-/* Back to us, from the background: SIGTTOU would stop us, unless ignored.
- * A terminal that hung up has no foreground left to give (ENOTTY). */
+/* A terminal that hung up has no foreground left to give (ENOTTY). */
 static void take_terminal_back(int tty)
 {
-	if (tty >= 0 && (signal(SIGTTOU, SIG_IGN) == SIG_ERR ||
-			 (tcsetpgrp(tty, getpgrp()) < 0 && errno != ENOTTY)))
+	if (tty >= 0 && tcsetpgrp(tty, getpgrp()) < 0 && errno != ENOTTY)
 		die("parent: take the terminal back (tcsetpgrp)");
 }
 
@@ -231,9 +239,10 @@ int main(int argc, char **argv)
 	say("parent: cloned child %ld into new UTS, IPC, PID and mount namespaces", (long)child);
 
 	/* The child is waiting: here the parent sets up what the child needs
-	 * from outside - its process group; stages 07 and 08 add more. */
-	give_terminal(c.tty, child);
+	 * from outside (stages 07 and 08 add to it), and gives it the terminal
+	 * last. */
 	say("parent: setup done, telling the child to go");
+	give_terminal(c.tty, child);
 	release_child(c.go);
 
 	status = wait_for_container(child);

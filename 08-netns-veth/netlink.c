@@ -25,7 +25,7 @@
 struct nl_request {
 	union {
 		struct nlmsghdr hdr; /* hdr.nlmsg_len: the bytes used so far */
-		char bytes[1024];    /* the family header and attributes follow hdr */
+		char bytes[1024]; /* the family header and attributes follow hdr */
 	};
 	int too_long; /* an attribute did not fit: the request is not sent */
 };

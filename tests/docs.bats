@@ -53,11 +53,15 @@ current() {
 		shown=$(sed -n '/^## Break it/,$p' "$page" | sed -n '/^```diff$/,/^```$/p' | sed '1d;$d')
 		applied=$(sed -n '/^## Break it/,$p' "$page" | grep -o 'git apply tests/mutations/[^ ]*' | head -n 1 | cut -d' ' -f3)
 		[ -n "$applied" ] || fail "${page##*/} has no Break it exercise"
-		[ "$shown" = "$(tail -n +2 "$ROOT/$applied")" ] || fail "${page##*/} shows a diff that is not $applied"
-		# each row's last column names a test that exists
-		while IFS= read -r test; do
+		[ "$shown" = "$(tail -n +3 "$ROOT/$applied")" ] || fail "${page##*/} shows a diff that is not $applied"
+		# each row's last column is its patch's "Caught by:", a test that exists
+		while IFS='|' read -r _ patch _ test _; do
+			patch=$(sed 's/^ *`//; s/` *$//' <<<"$patch")
+			test=$(sed 's/^ *//; s/ *$//' <<<"$test")
 			grep -qxF -- "$test" <<<"$tests" || fail "${page##*/} names no such test: $test"
-		done < <(sed -n '/^## Break it/,$p' "$page" | grep '^| `' | awk -F' [|] ' '{ print $3 }' | sed 's/ |$//')
+			[ "$(sed -n '2s/^Caught by: //p' "$ROOT/tests/mutations/$patch")" = "$test" ] ||
+				fail "${page##*/}: $patch is not caught by '$test', its patch says"
+		done < <(sed -n '/^## Break it/,$p' "$page" | grep '^| `')
 	done
 }
 
