@@ -169,13 +169,15 @@ wait'
 
 # The window PR_SET_PDEATHSIG leaves open: a parent that dies before the
 # child's prctl() takes effect sends it nothing. strace holds the child at
-# the door of that prctl() for a second while the test kills the stage -
-# once the parent waits for signals, past clone() and, in stages 3 on, past
-# saying go. The child must notice and leave without running the command.
+# the door of that prctl() while the test kills the stage - once the parent
+# waits for signals, past clone() and, in stages 3 on, past saying go - and
+# then strace, which lets the child go on at once. It must notice and leave
+# without running the command. (The hold is a minute long only so that it
+# outlasts the slowest machine; it ends when strace does.)
 @test "every stage: a stage killed before its child's PR_SET_PDEATHSIG took effect leaves nothing running" {
 	require_strace
 	for n in $(stages_under_test); do
-		strace -f -qq -o /dev/null -e trace=prctl -e inject=prctl:delay_enter=1000000 \
+		strace -f -qq -o /dev/null -e trace=prctl -e inject=prctl:delay_enter=60s \
 			"$(stage_bin "$n")" -q echo ran >"$TEST_TMP/out" 2>&1 3>&- &
 		tracer=$!
 		wait_until has_child "$tracer"
@@ -185,7 +187,8 @@ wait'
 		wait_until sleeps_in "$STAGE_PID" '*sigtimedwait*'
 		in_state "$CHILD" t || fail "stage$n: the child is not held by strace: the test proves nothing"
 		kill -KILL "$STAGE_PID"
-		wait_until process_gone "$tracer"
+		wait_until process_gone "$STAGE_PID"
+		kill -KILL "$tracer"
 		wait "$tracer" || true
 		STAGE_PID=
 		wait_until process_gone "$CHILD"
