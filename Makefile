@@ -27,7 +27,7 @@ ifneq ($(strip $(N)),)
   $(if $(filter $(N),$(STAGES)),,$(error N=$(N) is not a stage; the stages here are $(STAGES)))
 endif
 
-.PHONY: all stage diff doctor test mutate sanitize lint soak check bench docs clean help rootfs $(STAGES)
+.PHONY: all stage diff doctor test vmtest mutate sanitize lint soak check bench docs clean help rootfs $(STAGES)
 
 all: $(addprefix stage,$(STAGES))
 
@@ -74,6 +74,12 @@ test: $(if $(N),stage$(N),all)
 	@command -v $(BATS) >/dev/null || { echo "make test needs bats-core: sudo apt-get install bats" >&2; exit 1; }
 	STAGES="$(TEST_STAGES)" ROOTFS="$(abspath $(ROOTFS))" $(BATS) $(BATS_FLAGS) $(TEST_FILES)
 
+# The same tests inside a VM booted on Debian's stock kernel with cgroup v2
+# only (tools/vmtest: qemu, the host's / read-only under a tmpfs). As root.
+# The stages and the rootfs are built here first; the guest builds nothing.
+vmtest: $(if $(N),stage$(N),all) | rootfs/bin/sh
+	tools/vmtest $(N)
+
 # Every patch in tests/mutations/ removes one step a lesson depends on; the
 # tests must catch each (tools/mutate works in a scratch copy). As root.
 mutate: all
@@ -119,6 +125,7 @@ help:
 	@echo "make diff N=4         what stage 4 adds to stage 3, as a diff"
 	@echo "make test             run every stage's tests (as root: sudo make test)"
 	@echo "make test N=4         run one stage's tests"
+	@echo "make vmtest [N=4]     the same inside a VM on Debian's kernel, cgroup v2 only (as root)"
 	@echo "make rootfs           build ./rootfs for stages 06 on, offline (ROOTFS=DIR: elsewhere)"
 	@echo "make mutate           break each lesson (tests/mutations/) and see the tests catch it"
 	@echo "make sanitize         the tests against ASan + UBSan builds of every stage"
