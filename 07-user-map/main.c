@@ -89,15 +89,43 @@ static void parse_options(int argc, char **argv, struct container *c)
 	c->argv = optind < argc ? argv + optind : default_command;
 }
 
+/*
+ * Is our root not our mount namespace's? The kernel refuses a user namespace
+ * to such a process, root or not (user_namespaces(7)). A chroot into a
+ * directory leaves no mount at "/" in our mountinfo, and a bare one has no
+ * /proc at all. (A chroot onto a mount point of its own goes unseen.)
+ */
+static int in_chroot(void)
+{
+	char line[4096], point[4096];
+	FILE *mounts = fopen("/proc/self/mountinfo", "re");
+	int at_root = 0;
+
+	if (!mounts)
+		return errno == ENOENT;
+	while (!at_root && fgets(line, sizeof(line), mounts))
+		at_root = sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1 &&
+			  strcmp(point, "/") == 0;
+	if (fclose(mounts) != 0)
+		return 0;
+	return !at_root;
+}
+
 /* A user namespace refused: which setting refuses it depends on the
- * distribution, and make doctor knows them all. */
+ * distribution, and make doctor knows them all. The hint is worked out
+ * before die_hint() reads errno, so it leaves errno as it found it. */
 static const char *hint_for_userns(int err)
 {
+	const char *hint = NULL;
+
 	if (err == ENOSPC)
-		return "no more user namespaces allowed here: sudo make doctor says which setting";
-	if (err == EPERM)
-		return "user namespaces are refused here: sudo make doctor says why";
-	return NULL;
+		hint = "no more user namespaces allowed here: sudo make doctor says which setting";
+	else if (err == EPERM && in_chroot())
+		hint = "a user namespace cannot be made from inside a chroot";
+	else if (err == EPERM)
+		hint = "user namespaces are refused here: sudo make doctor says why";
+	errno = err;
+	return hint;
 }
 
 /* The rootfs beside the binary (where make rootfs puts it), else ./rootfs. */

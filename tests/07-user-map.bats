@@ -13,7 +13,10 @@ setup() {
 	cp -a "$ROOTFS_DIR" "$TEST_TMP/rootfs" # owned by root, as make rootfs leaves it
 }
 
-teardown() { teardown_stage; }
+teardown() {
+	[ -z "${JAIL:-}" ] || ! mountpoint -q "$JAIL/proc" || umount "$JAIL/proc"
+	teardown_stage
+}
 
 as_nobody() { (cd "$TEST_TMP" && exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"); }
 stage7_as_nobody() { as_nobody "$TEST_TMP/stage7" -r "$TEST_TMP/rootfs" "$@"; }
@@ -85,4 +88,22 @@ stage7_as_nobody() { as_nobody "$TEST_TMP/stage7" -r "$TEST_TMP/rootfs" "$@"; }
 	run stage7_as_nobody -q sh -c 'ls -A /sys | wc -l'
 	[ "$status" -eq 0 ]
 	[ "$output" -eq 0 ]
+}
+
+# The kernel refuses a user namespace to a process whose root is not its mount
+# namespace's, root or not: the line must say so, with the errno of clone(),
+# however the hint found out - with a /proc in the chroot to compare roots
+# by, and without one, where looking for it fails with ENOENT.
+@test "stage7: in a chroot, clone() is refused with EPERM, and the line says it is the chroot" {
+	JAIL=$TEST_TMP/jail
+	make_chroot "$JAIL" "$STAGE" /bin/true
+	mkdir "$JAIL/proc"
+	for proc in with without; do
+		[ "$proc" = without ] || mount -t proc proc "$JAIL/proc"
+		capture chroot "$JAIL" /stage7 -q -r / /bin/true
+		[ "$proc" = without ] || umount "$JAIL/proc"
+		[ "$status" -eq 125 ] || fail "$proc /proc: exit $status: $output"
+		[ "$output" = "stage7: clone: Operation not permitted (a user namespace cannot be made from inside a chroot)" ] ||
+			fail "$proc /proc: $output"
+	done
 }

@@ -10,7 +10,10 @@ setup() {
 	[ -x "$ROOTFS_DIR/bin/sh" ] || fail "no rootfs at $ROOTFS_DIR: run make rootfs"
 }
 
-teardown() { teardown_stage; }
+teardown() {
+	[ -z "${JAIL:-}" ] || ! mountpoint -q "$JAIL/proc" || umount "$JAIL/proc"
+	teardown_stage
+}
 
 stage8() { "$STAGE" -r "$ROOTFS_DIR" "$@"; }
 
@@ -173,4 +176,22 @@ END
 		"$TEST_TMP/long-name.c" "$ROOT/08-netns-veth/netlink.c"
 	run "$TEST_TMP/long-name"
 	[ "$status" -eq 0 ] && [ "$output" = "Message too long" ] || fail "exit $status: $output"
+}
+
+# The kernel refuses a user namespace to a process whose root is not its mount
+# namespace's, root or not: the line must say so, with the errno of clone(),
+# however the hint found out - with a /proc in the chroot to compare roots
+# by, and without one, where looking for it fails with ENOENT.
+@test "stage8: in a chroot, clone() is refused with EPERM, and the line says it is the chroot" {
+	JAIL=$TEST_TMP/jail
+	make_chroot "$JAIL" "$STAGE" /bin/true
+	mkdir "$JAIL/proc"
+	for proc in with without; do
+		[ "$proc" = without ] || mount -t proc proc "$JAIL/proc"
+		capture chroot "$JAIL" /stage8 -q -r / /bin/true
+		[ "$proc" = without ] || umount "$JAIL/proc"
+		[ "$status" -eq 125 ] || fail "$proc /proc: exit $status: $output"
+		[ "$output" = "stage8: clone: Operation not permitted (a user namespace cannot be made from inside a chroot)" ] ||
+			fail "$proc /proc: $output"
+	done
 }

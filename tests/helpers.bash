@@ -250,3 +250,20 @@ assert_new_namespaces_from_host() {
 		fi
 	done
 }
+
+# A directory to chroot into, holding the programs named and the shared
+# libraries each loads (as ldd lists them): make_chroot DIR PROGRAM...
+# Each program lands at the same path under DIR, and the stage binaries also
+# at /stageN, where a stage looks for nothing else.
+make_chroot() {
+	local dir=$1 program lib
+	shift
+	for program in "$@"; do
+		mkdir -p "$dir$(dirname "$program")"
+		cp -L "$program" "$dir$program"
+		[[ ${program##*/} != stage* ]] || cp -L "$program" "$dir/${program##*/}"
+		for lib in $(ldd "$program" 2>/dev/null | grep -oE '/[^ ]+'); do
+			cp -L --parents "$lib" "$dir"
+		done
+	done
+}
