@@ -14,7 +14,7 @@ setup() {
 }
 
 teardown() {
-	[ -z "${JAIL:-}" ] || ! mountpoint -q "$JAIL/proc" || umount "$JAIL/proc"
+	[ -z "${JAIL:-}" ] || unmount_chroot "$JAIL"
 	teardown_stage
 }
 
@@ -92,18 +92,26 @@ stage7_as_nobody() { as_nobody "$TEST_TMP/stage7" -r "$TEST_TMP/rootfs" "$@"; }
 
 # The kernel refuses a user namespace to a process whose root is not its mount
 # namespace's, root or not: the line must say so, with the errno of clone(),
-# however the hint found out - with a /proc in the chroot to compare roots
-# by, and without one, where looking for it fails with ENOENT.
-@test "stage7: in a chroot, clone() is refused with EPERM, and the line says it is the chroot" {
+# however the hint found out - in a chroot with a /proc to read mountinfo
+# from, and in a bare one, where looking for it fails with ENOENT.
+jailed_stage7() {
 	JAIL=$TEST_TMP/jail
 	make_chroot "$JAIL" "$STAGE" /bin/true
 	mkdir "$JAIL/proc"
-	for proc in with without; do
-		[ "$proc" = without ] || mount -t proc proc "$JAIL/proc"
-		capture chroot "$JAIL" /stage7 -q -r / /bin/true
-		[ "$proc" = without ] || umount "$JAIL/proc"
-		[ "$status" -eq 125 ] || fail "$proc /proc: exit $status: $output"
-		[ "$output" = "stage7: clone: Operation not permitted (a user namespace cannot be made from inside a chroot)" ] ||
-			fail "$proc /proc: $output"
-	done
+	[ "$1" = without ] || mount -t proc proc "$JAIL/proc"
+	capture chroot "$JAIL" /stage7 -q -r / /bin/true
+	[ "$1" = without ] || umount "$JAIL/proc"
+	[ "$status" -eq 125 ] || fail "exit $status: $output"
+	[ "$output" = "stage7: clone: Operation not permitted (a user namespace cannot be made from inside a chroot)" ] ||
+		fail "$output"
+}
+
+@test "stage7: in a chroot, clone() is refused with EPERM, and the line says it is the chroot" {
+	jailed_stage7 with
+}
+
+# A sanitizer's runtime needs /proc itself: tools/sanitize leaves this one out.
+# bats test_tags=bare-chroot
+@test "stage7: in a bare chroot, with no /proc, the line still has clone()'s EPERM and the chroot" {
+	jailed_stage7 without
 }

@@ -256,7 +256,7 @@ assert_new_namespaces_from_host() {
 # Each program lands at the same path under DIR, and the stage binaries also
 # at /stageN, where a stage looks for nothing else.
 make_chroot() {
-	local dir=$1 program lib
+	local dir=$1 program lib reports
 	shift
 	for program in "$@"; do
 		mkdir -p "$dir$(dirname "$program")"
@@ -265,5 +265,20 @@ make_chroot() {
 		for lib in $(ldd "$program" 2>/dev/null | grep -oE '/[^ ]+'); do
 			cp -L --parents "$lib" "$dir"
 		done
+	done
+	# Under tools/sanitize, ASan's reports go to the directory ASAN_OPTIONS
+	# names: bound into the chroot, they land there, not on the stage's stderr.
+	reports=$(grep -o 'log_path=[^:]*' <<<"${ASAN_OPTIONS:-}" | sed 's/^log_path=//; s#/[^/]*$##')
+	if [ -n "$reports" ]; then
+		mkdir -p "$dir$reports"
+		mount --bind "$reports" "$dir$reports"
+	fi
+}
+
+# Whatever is still mounted under a chroot of make_chroot's, deepest first.
+unmount_chroot() {
+	local point
+	for point in $(awk -v dir="$1/" 'index($5, dir) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
+		umount "$point"
 	done
 }
