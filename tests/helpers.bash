@@ -76,6 +76,7 @@ setup_stage() {
 	HOST_QUEUES=$(ipcs -q)
 	HOST_MOUNTS=$(cat /proc/self/mountinfo)
 	HOST_NET=$(host_net)
+	HOST_CGROUPS=$(stage_cgroups)
 	exec </dev/null
 }
 
@@ -98,6 +99,11 @@ teardown_stage() {
 		done
 		fail "the host's links, addresses or routes changed"
 	fi
+	# A cgroup left by a stage (09 on) goes, and is reported.
+	if [ "$(stage_cgroups)" != "$HOST_CGROUPS" ]; then
+		comm -13 <(echo "$HOST_CGROUPS") <(stage_cgroups) | xargs -r rmdir 2>/dev/null || true
+		fail "cgroups were left on the host: $(comm -13 <(echo "$HOST_CGROUPS") <(stage_cgroups))"
+	fi
 	# A mount left on the host cannot be undone blindly: report it.
 	[ "$(cat /proc/self/mountinfo)" = "$HOST_MOUNTS" ] || fail "the host's mount table changed"
 	[ -e "/proc/$$/status" ] || fail "the host's /proc no longer shows this shell"
@@ -115,6 +121,9 @@ host_net() {
 	ip -o addr show | awk '{ print $2, $4 }'
 	ip route show
 }
+
+# The cgroups a stage makes, stageN-PID, wherever in the hierarchies.
+stage_cgroups() { find /sys/fs/cgroup -mindepth 1 -type d -name 'stage[0-9]*-[0-9]*' 2>/dev/null | sort; }
 
 queue_ids() { awk '$1 ~ /^0x/ { print $2 }' | sort; }
 
