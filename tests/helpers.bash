@@ -100,9 +100,10 @@ teardown_stage() {
 		fail "the host's links, addresses or routes changed"
 	fi
 	# A cgroup left by a stage (09 on) goes, and is reported.
-	if [ "$(stage_cgroups)" != "$HOST_CGROUPS" ]; then
-		comm -13 <(echo "$HOST_CGROUPS") <(stage_cgroups) | xargs -r rmdir 2>/dev/null || true
-		fail "cgroups were left on the host: $(comm -13 <(echo "$HOST_CGROUPS") <(stage_cgroups))"
+	extra=$(comm -13 <(echo "$HOST_CGROUPS") <(stage_cgroups))
+	if [ -n "$extra" ]; then
+		xargs -r rmdir <<<"$extra" 2>/dev/null || true
+		fail "cgroups were left on the host: $extra"
 	fi
 	# A mount left on the host cannot be undone blindly: report it.
 	[ "$(cat /proc/self/mountinfo)" = "$HOST_MOUNTS" ] || fail "the host's mount table changed"
@@ -174,10 +175,13 @@ command_is() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]; }
 # sends the container's stdout and stderr to $TEST_TMP/out.
 # A shell runs background jobs with SIGINT and SIGQUIT ignored; env puts
 # them back, as a terminal would have them. fd 3 is bats' own.
+# The path is worked out first: a $(...) after the & would run in a child of
+# the job's own, which has_child could take for the container.
 start_stage() {
-	local n=$1
+	local bin
+	bin=$(stage_bin "$1")
 	shift
-	env --default-signal=INT,QUIT "$(stage_bin "$n")" "$@" >"$TEST_TMP/out" 2>&1 3>&- &
+	env --default-signal=INT,QUIT "$bin" "$@" >"$TEST_TMP/out" 2>&1 3>&- &
 	STAGE_PID=$!
 	wait_until has_child "$STAGE_PID"
 	CHILD=$(first_child_of "$STAGE_PID")
