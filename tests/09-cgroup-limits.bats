@@ -84,6 +84,7 @@ host_cgroup() { stage_cgroups | grep "/stage9-$1\$" | { if [ -n "$V2" ]; then ca
 
 @test "stage9: a failed start removes its cgroups too" {
 	start_stage 9 -r "$ROOTFS_DIR" --net 7 sleep 1000
+	wait_until test -e /sys/class/net/stage8-7
 	run stage9 -q --net 7 true
 	[ "$status" -eq 125 ] || fail "exit $status: $output"
 	[[ $output == *"that --net block is in use"* ]] || fail "$output"

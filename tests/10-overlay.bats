@@ -4,17 +4,21 @@
 
 load helpers
 
+# Each test runs its containers on a copy of the rootfs: a stage that writes
+# into its image (a mutant, tests/mutations/10-rootfs-bound) spoils a copy.
 setup() {
 	setup_stage 10
 	ROOTFS_DIR=${ROOTFS:-$ROOT/rootfs}
 	[ -x "$ROOTFS_DIR/bin/sh" ] || fail "no rootfs at $ROOTFS_DIR: run make rootfs"
+	IMAGE=$TEST_TMP/image
+	cp -a "$ROOTFS_DIR" "$IMAGE"
 }
 
 teardown() {
 	teardown_stage
 }
 
-stage10() { "$STAGE" -r "$ROOTFS_DIR" "$@"; }
+stage10() { "$STAGE" -r "$IMAGE" "$@"; }
 
 # Every path of an image with its type, mode, owner, size and link target,
 # then every file's content, by hash.
@@ -30,12 +34,12 @@ assert_image_unchanged() {
 }
 
 @test "stage10: a container that deletes /bin/ls and rewrites files leaves every path, content, mode and owner of the image as it was" {
-	before=$(image_tree "$ROOTFS_DIR")
+	before=$(image_tree "$IMAGE")
 	run stage10 -q sh -c 'rm /bin/ls && echo changed >/etc/hostname && echo "10.0.0.1 x" >>/etc/hosts &&
 		chmod 600 /etc/passwd && rm -r /usr && [ ! -e /bin/ls ] && cat /etc/hostname'
 	[ "$status" -eq 0 ] || fail "exit $status: $output"
 	[ "$output" = changed ] || fail "$output"
-	assert_image_unchanged "$ROOTFS_DIR" "$before"
+	assert_image_unchanged "$IMAGE" "$before"
 	run stage10 -q sh -c 'ls /bin/ls && ! cat /etc/hostname'
 	[ "$status" -eq 0 ] || fail "the next container has not the image as it was: $output"
 }
@@ -43,7 +47,7 @@ assert_image_unchanged() {
 @test "stage10: four containers at once on the one image each see their own writes, never another's" {
 	children=()
 	for i in 1 2 3 4; do
-		start_stage 10 -r "$ROOTFS_DIR" sh -c "echo $i >/etc/who && touch /only-$i && exec sleep 1000"
+		start_stage 10 -r "$IMAGE" sh -c "echo $i >/etc/who && touch /only-$i && exec sleep 1000"
 		MORE_STAGES="${MORE_STAGES:-} $STAGE_PID"
 		children+=("$CHILD")
 	done
@@ -57,19 +61,19 @@ assert_image_unchanged() {
 		seen=$(cd "$root" && echo only-*)
 		[ "$seen" = "only-$i" ] || fail "container $i sees $seen"
 	done
-	[ ! -e "$ROOTFS_DIR/etc/who" ] || fail "the image has /etc/who"
+	[ ! -e "$IMAGE/etc/who" ] || fail "the image has /etc/who"
 }
 
 @test "stage10: with --keep DIR a written file is in DIR/upper and nowhere else, and the next run continues from it" {
 	keep=$TEST_TMP/changes
-	before=$(image_tree "$ROOTFS_DIR")
+	before=$(image_tree "$IMAGE")
 	run stage10 -q --keep "$keep" sh -c 'echo kept >/etc/note && rm /bin/ls'
 	[ "$status" -eq 0 ] || fail "exit $status: $output"
 	[ "$(cat "$keep/upper/etc/note")" = kept ] || fail "$(ls -R "$keep")"
 	[ "$(find "$keep" -name note)" = "$keep/upper/etc/note" ] || fail "$(find "$keep" -name note)"
 	# A deletion is a whiteout: a character device 0:0 in the upper layer.
 	[ "$(stat -c '%F %t:%T' "$keep/upper/bin/ls")" = "character special file 0:0" ] || fail "$(ls -l "$keep/upper/bin")"
-	assert_image_unchanged "$ROOTFS_DIR" "$before"
+	assert_image_unchanged "$IMAGE" "$before"
 	run stage10 -q --keep "$keep" sh -c 'cat /etc/note; [ -e /bin/ls ] || echo "ls is still gone"'
 	[ "$status" -eq 0 ] || fail "exit $status: $output"
 	[ "$output" = $'kept\nls is still gone' ] || fail "$output"
@@ -87,7 +91,7 @@ assert_image_unchanged() {
 			fail "$dir: $output"
 		[ "$(ls -AR "$TEST_TMP/$dir")" = "$listing" ] || fail "$dir was written into: $(ls -AR "$TEST_TMP/$dir")"
 	done
-	start_stage 10 -r "$ROOTFS_DIR" --keep "$TEST_TMP/kept" sleep 1000
+	start_stage 10 -r "$IMAGE" --keep "$TEST_TMP/kept" sleep 1000
 	wait_until test -d "$TEST_TMP/kept/merged"
 	run stage10 -q --keep "$TEST_TMP/kept" true
 	[ "$status" -eq 125 ] || fail "in use: exit $status: $output"
@@ -96,17 +100,19 @@ assert_image_unchanged() {
 
 @test "stage10: nothing is left on the host after an exit, a failed start or kill -9: no mount, no tmpfs, no directory" {
 	tmp_before=$(ls -A /tmp)
-	near_before=$(ls -A "$ROOTFS_DIR/..")
+	: >"$TEST_TMP/out" # start_stage's own
+	near_before=$(ls -A "$TEST_TMP")
 	run stage10 -q sh -c 'echo x >/x; mkdir /tmp/y'
 	[ "$status" -eq 0 ] || fail "exit $status: $output"
 	[ "$(cat /proc/self/mountinfo)" = "$HOST_MOUNTS" ] || fail "a mount is left after an exit"
-	start_stage 10 -r "$ROOTFS_DIR" --net 7 sleep 1000
+	start_stage 10 -r "$IMAGE" --net 7 sleep 1000
+	wait_until test -e /sys/class/net/stage8-7
 	MORE_STAGES=$STAGE_PID
 	run stage10 -q --net 7 true
 	[ "$status" -eq 125 ] || fail "exit $status: $output"
 	stop_stage
 	[ "$(cat /proc/self/mountinfo)" = "$HOST_MOUNTS" ] || fail "a mount is left after a failed start"
-	start_stage 10 -r "$ROOTFS_DIR" sleep 1000
+	start_stage 10 -r "$IMAGE" sleep 1000
 	child=$CHILD
 	wait_until test -e "/proc/$child/root/etc/stage-rootfs"
 	kill -KILL "$STAGE_PID"
@@ -114,7 +120,7 @@ assert_image_unchanged() {
 	wait_until process_gone "$child"
 	[ "$(cat /proc/self/mountinfo)" = "$HOST_MOUNTS" ] || fail "a mount is left after kill -9"
 	[ "$(ls -A /tmp)" = "$tmp_before" ] || fail "/tmp: $(diff <(echo "$tmp_before") <(ls -A /tmp))"
-	[ "$(ls -A "$ROOTFS_DIR/..")" = "$near_before" ] || fail "beside the rootfs: $(ls -A "$ROOTFS_DIR/..")"
+	[ "$(ls -A "$TEST_TMP")" = "$near_before" ] || fail "beside the rootfs: $(ls -A "$TEST_TMP")"
 	# The cgroup a kill -9 leaves (stage 09) goes with the next start.
 	run stage10 -q true
 	[ "$status" -eq 0 ] || fail "exit $status: $output"
@@ -132,14 +138,13 @@ assert_image_unchanged() {
 
 @test "stage10: as an ordinary user (uid 65534), on an image of its own, the container writes and the image stays as it was" {
 	cp "$STAGE" "$TEST_TMP/stage10"
-	cp -a "$ROOTFS_DIR" "$TEST_TMP/rootfs"
-	chown -R 65534:65534 "$TEST_TMP/rootfs"
-	before=$(image_tree "$TEST_TMP/rootfs")
-	run bash -c 'cd "$1" && exec setpriv --reuid=65534 --regid=65534 --clear-groups ./stage10 -q -r rootfs \
+	chown -R 65534:65534 "$IMAGE"
+	before=$(image_tree "$IMAGE")
+	run bash -c 'cd "$1" && exec setpriv --reuid=65534 --regid=65534 --clear-groups ./stage10 -q -r image \
 		sh -c "rm /bin/ls && echo nobody >/etc/hostname && cat /etc/hostname /proc/self/uid_map"' bash "$TEST_TMP"
 	[ "$status" -eq 0 ] || fail "exit $status: $output"
 	[[ $output == *$'\nnobody\n'*" 0 "*" 65534 "*" 1" ]] || fail "$output"
-	assert_image_unchanged "$TEST_TMP/rootfs" "$before"
+	assert_image_unchanged "$IMAGE" "$before"
 }
 
 @test "stage10: where the kernel refuses the overlay, the stage exits 125 with one line, and nothing runs on the image" {
@@ -147,8 +152,8 @@ assert_image_unchanged() {
 	# in a mount namespace of this test's own, so the host never sees it.
 	mkdir "$TEST_TMP"/{lower,upper,work,over}
 	run unshare -m --propagation private sh -c 'mount -t overlay overlay -o "lowerdir=$1/lower,upperdir=$1/upper,workdir=$1/work" "$1/over" &&
-		exec "$2" -q -r "$3" --keep "$1/over/kept" sh -c "echo ran >/ran"' sh "$TEST_TMP" "$STAGE" "$ROOTFS_DIR"
+		exec "$2" -q -r "$3" --keep "$1/over/kept" sh -c "echo ran >/ran"' sh "$TEST_TMP" "$STAGE" "$IMAGE"
 	[ "$status" -eq 125 ] || fail "exit $status: $output"
 	[[ $output == "stage10: child: mount the overlay: "* ]] && [ "${#lines[@]}" -eq 1 ] || fail "$output"
-	[ ! -e "$ROOTFS_DIR/ran" ] || fail "the command ran on the image"
+	[ ! -e "$IMAGE/ran" ] || fail "the command ran on the image"
 }
