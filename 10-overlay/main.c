@@ -59,6 +59,7 @@ struct container {
 	int cgroup_v2; /* one unified hierarchy at /sys/fs/cgroup; else v1 */
 	char v1_hierarchy[CONTROLLERS][64]; /* v1: its controllers, "cpu,cpuacct" */
 	const char *keep; /* --keep DIR: the upper layer's home on the host, or NULL */
+	int keep_fd; /* DIR, open and locked while the stage runs (keep.h) */
 };
 
 static void usage(FILE *out)
@@ -327,9 +328,9 @@ static void make_mounts_private(void)
  * (built in the work directory, beside the upper), a deletion leaves a
  * whiteout. Upper and work go on a tmpfs at /tmp of our own mount namespace,
  * reached from no path on the host, and gone with the container even after
- * kill -9: its pages are memory, charged to the container's cgroup. The image
+ * kill -9: its pages are memory, charged to its cgroup (stage 09). The image
  * goes by its descriptor: /tmp may hide it, and a comma or colon in its path
- * would split the options. The overlay, a mount, is what pivot_root() wants.
+ * would split the options. The upper's mode is / inside: 0755, whatever umask.
  */
 static void enter_overlay(struct container *c)
 {
@@ -339,11 +340,11 @@ static void enter_overlay(struct container *c)
 	if (image < 0)
 		die("child: open the rootfs");
 	if (c->keep) {
-		if (chdir(c->keep) < 0)
+		if (keep_enter(c->keep_fd, c->keep) < 0)
 			die("child: chdir into --keep %s", c->keep);
 	} else if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755") < 0 ||
-		   chdir("/tmp") < 0 || mkdir("upper", 0755) < 0 || mkdir("work", 0755) < 0 ||
-		   mkdir("merged", 0755) < 0) {
+		   chdir("/tmp") < 0 || mkdir("upper", 0755) < 0 || chmod("upper", 0755) < 0 ||
+		   mkdir("work", 0755) < 0 || mkdir("merged", 0755) < 0) {
 		die("child: make the upper layer on a tmpfs at /tmp");
 	}
 	/* userxattr: the overlay's own notes (an opaque directory) go in
@@ -352,11 +353,10 @@ static void enter_overlay(struct container *c)
 		 "lowerdir=/proc/self/fd/%d,upperdir=upper,workdir=work,userxattr", image);
 	if (mount("overlay", "merged", "overlay", 0, options) < 0)
 		die_hint(errno == ENODEV ? "no overlay in this kernel: sudo modprobe overlay"
-			 : c->keep       ? "can --keep's filesystem hold an upper layer? dmesg says"
-				   : "Linux 5.11 on mounts it in a user namespace; dmesg says why",
+					 : "the kernel refused it: sudo dmesg says why",
 			 "child: mount the overlay");
-	if (close(image) < 0 || chdir("merged") < 0)
-		die("child: chdir into the overlay");
+	if (chdir("merged") < 0 || close(image) < 0)
+		die("child: leave the rootfs for the overlay");
 }
 
 /*
@@ -773,7 +773,7 @@ int main(int argc, char **argv)
 	if (!c.rootfs)
 		c.rootfs = default_rootfs();
 	check_rootfs(c.rootfs);
-	if (c.keep && keep_open(c.keep) < 0)
+	if (c.keep && (c.keep_fd = keep_open(c.keep)) < 0)
 		die_hint(keep_hint(errno), "--keep %s", c.keep);
 	c.tty = foreground_terminal();
 	if (pipe2(c.go, O_CLOEXEC) < 0)
