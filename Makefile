@@ -67,11 +67,12 @@ rootfs/bin/sh:
 
 # Every stage's tests, or with N one stage's file plus the contract that
 # every stage keeps (tests/contract.bats, run for the stages in STAGES).
+# tools/needs first: as root it installs what the tests lack (apt-get).
 TEST_STAGES = $(if $(N),$(N),$(STAGES))
 TEST_FILES  = $(if $(N),tests/$(call dir_of,$(N)).bats tests/contract.bats,tests)
 
 test: $(if $(N),stage$(N),all)
-	@command -v $(BATS) >/dev/null || { echo "make test needs bats-core: sudo apt-get install bats" >&2; exit 1; }
+	@ROOTFS="$(abspath $(ROOTFS))" tools/needs
 	STAGES="$(TEST_STAGES)" ROOTFS="$(abspath $(ROOTFS))" $(BATS) $(BATS_FLAGS) $(TEST_FILES)
 
 # The same tests inside a VM booted on Debian's stock kernel with cgroup v2
@@ -95,7 +96,7 @@ sanitize: all
 lint:
 	tools/lint
 
-# Every stage started 200 times in a row, stage 8 also 20 at once: no
+# Every stage started 200 times in a row, stages 8 to 10 also 20 at once: no
 # failure, and nothing left on the host (tools/soak). As root.
 soak: all
 	tools/soak

@@ -2,6 +2,7 @@
 # make doctor (tools/doctor): the preflight for a workshop machine. On this
 # machine, as root, every stage runs; where user namespaces are off it says
 # which stages will not run and gives the fix - and it changes nothing.
+# And tools/needs, which make test runs first to install what it lacks.
 
 load helpers
 
@@ -25,4 +26,20 @@ teardown() { teardown_stage; }
 	grep -Eq '^ +stage7 +07-user-map +will not run' <<<"$output" ||
 		fail "stage 7 not said to fail: $output"
 	grep -Eq '^ +stage1 +01-clone +will run' <<<"$output" || fail "stage 1 not said to run: $output"
+}
+
+# A PATH of only what tools/needs itself runs hides every tool the tests use.
+@test "needs: where it may not install (no root, or no apt-get), make test names the packages and stops" {
+	mkdir "$TEST_TMP/bin"
+	for tool in bash dirname id sort tr printf ldd grep cat env; do
+		ln -s "$(type -P "$tool")" "$TEST_TMP/bin/$tool"
+	done
+	run env PATH="$TEST_TMP/bin" "$ROOT/tools/needs"
+	[ "$status" -eq 1 ] || fail "as root without apt-get: exit $status: $output"
+	[[ $output == "make test needs: sudo apt-get install "*bats*iproute2*strace*util-linux ]] || fail "$output"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups env PATH="$TEST_TMP/bin" "$ROOT/tools/needs"
+	[ "$status" -eq 1 ] || fail "as a user: exit $status: $output"
+	[[ $output == *"(or sudo make test, which installs them)" ]] || fail "$output"
+	run "$ROOT/tools/needs"
+	[ "$status" -eq 0 ] && [ -z "$output" ] || fail "with everything here: exit $status: $output"
 }
