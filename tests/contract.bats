@@ -177,8 +177,11 @@ wait'
 @test "every stage: a stage killed before its child's PR_SET_PDEATHSIG took effect leaves nothing running" {
 	require_strace
 	for n in $(stages_under_test); do
+		# The path first: a $(...) after the & would be a child of the job's
+		# own, which has_child could take for the stage (as in start_stage).
+		bin=$(stage_bin "$n")
 		strace -f -qq -o /dev/null -e trace=prctl -e inject=prctl:delay_enter=60s \
-			"$(stage_bin "$n")" -q echo ran >"$TEST_TMP/out" 2>&1 3>&- &
+			"$bin" -q echo ran >"$TEST_TMP/out" 2>&1 3>&- &
 		tracer=$!
 		wait_until has_child "$tracer"
 		STAGE_PID=$(first_child_of "$tracer")
