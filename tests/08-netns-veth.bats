@@ -172,8 +172,8 @@ int main(void)
 	return 0;
 }
 END
-	cc -std=c11 -D_GNU_SOURCE -fsanitize=address -I "$ROOT/08-netns-veth" -o "$TEST_TMP/long-name" \
-		"$TEST_TMP/long-name.c" "$ROOT/08-netns-veth/netlink.c"
+	cc -std=c11 -D_GNU_SOURCE -fsanitize=address -I "$(stage_src 8)" -o "$TEST_TMP/long-name" \
+		"$TEST_TMP/long-name.c" "$(stage_src 8)/netlink.c"
 	run "$TEST_TMP/long-name"
 	[ "$status" -eq 0 ] && [ "$output" = "Message too long" ] || fail "exit $status: $output"
 }

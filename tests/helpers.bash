@@ -5,7 +5,18 @@ ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 NS_TYPES="cgroup ipc mnt net pid user uts"
 [ -e /proc/self/ns/time ] && NS_TYPES="$NS_TYPES time"
 
-stage_bin() { echo "$ROOT/stage$1"; }
+# Where stage N's binary and sources are: here, or under GRADE_DIR for the
+# stage it grades (tools/grade: GRADE_DIR=my STAGES=4 for my/stage4, built
+# from my/04-pid). The tests name nothing else of a stage.
+stage_home() {
+	if [ -n "${GRADE_DIR:-}" ] && [ "${STAGES:-}" = "$1" ]; then echo "$GRADE_DIR"; else echo "$ROOT"; fi
+}
+stage_bin() { echo "$(stage_home "$1")/stage$1"; }
+stage_src() {
+	local dir
+	dir=$(cd "$ROOT" && printf '%s\n' "$(printf '%02d' "$1")"-*)
+	echo "$(stage_home "$1")/$dir"
+}
 
 # The stages contract.bats covers: STAGES from make, else every one built.
 stages_under_test() {
