@@ -1,0 +1,100 @@
+#!/usr/bin/env bats
+# The workshop's build-it-yourself route: make exercise N=K hands out stage
+# K-1 with TODOs for stage K, and make grade N=K runs stage K's tests on it.
+# Proven for every stage from 02 on, both ways: the exercise as handed out
+# does not pass, and the stage's own files, copied in, do - so that no
+# exercise is solved already, and none is unsolvable. In a scratch MY, never
+# the checkout's my/. (Not run by make vmtest: what this proves is the
+# exercise, and the suite proves each stage on that kernel itself.)
+
+load helpers
+
+setup() {
+	setup_stage
+	MY=$TEST_TMP/my
+}
+teardown() { teardown_stage; }
+
+stage_dir_of() { (cd "$ROOT" && printf '%s\n' "$(printf '%02d' "$1")"-*); }
+
+# The stages under test that have an exercise: 02 on.
+exercise_stages() {
+	local n
+	for n in $(stages_under_test); do
+		[ "$n" -ge 2 ] && echo "$n"
+	done
+}
+
+# A file of the exercise with its TODO comments taken out again.
+without_todos() { perl -0pe 's{^[ \t]*/\*(?: |\n[ \t]* \* )TODO [0-9]+ of [0-9]+\b.*?\*/\n}{}gms' "$1"; }
+
+grade() { run env MY="$MY" "$ROOT/tools/grade" "$@"; }
+
+@test "exercise: each is the stage before, with one TODO for each place its page names, and builds" {
+	for n in $(exercise_stages); do
+		dir=$(stage_dir_of "$n") old=$(stage_dir_of $((n - 1)))
+		run "$ROOT/tools/exercise" "$n" "$MY"
+		[ "$status" -eq 0 ] || fail "stage $n: $output"
+		places=$(sed -n '/^## Build it yourself/,/^## /p' "$ROOT/docs/$dir.md" | grep -c '^- \*\*')
+		todos=$(cat "$MY/$dir"/* | grep -o 'TODO [0-9]* of [0-9]*' | sort -u | wc -l)
+		[ "$places" -gt 0 ] && [ "$todos" -eq "$places" ] || fail "stage $n: $todos TODOs for $places places"
+		# Take the TODOs out again: what is left is the stage before, whole.
+		for file in "$ROOT/$old"/*; do
+			without_todos "$MY/$dir/${file##*/}" | diff -u "$file" - || fail "stage $n: ${file##*/} is not stage $((n - 1))'s"
+		done
+		make -s -C "$ROOT" MY="$MY" "$MY/stage$n" || fail "stage $n's exercise does not build"
+	done
+}
+
+@test "exercise: one that exists is never overwritten, and the line says how to start over" {
+	"$ROOT/tools/exercise" 4 "$MY"
+	echo "/* my work */" >>"$MY/04-pid/main.c"
+	run "$ROOT/tools/exercise" 4 "$MY"
+	[ "$status" -eq 1 ] || fail "exit $status"
+	[[ $output == *"$MY/04-pid exists"*"rm -r $MY/04-pid && make exercise N=4"* ]] || fail "$output"
+	[ "$(tail -n 1 "$MY/04-pid/main.c")" = "/* my work */" ]
+}
+
+# Its first test is enough to show that it fails: the whole file, against a
+# program that keeps none of its promises, waits out every test's timeout.
+@test "grade: the exercise as handed out does not pass, for every stage" {
+	for n in $(exercise_stages); do
+		dir=$(stage_dir_of "$n")
+		"$ROOT/tools/exercise" "$n" "$MY" >/dev/null
+		first=$(grep -m 1 '^@test "' "$ROOT/tests/$dir.bats" | sed -E 's/^@test "(.*)" \{$/\1/')
+		ONLY="^$(sed 's/[][\.^$*+?(){}|]/\\&/g' <<<"$first")\$" grade "$n"
+		[ "$status" -eq 1 ] || fail "stage $n's untouched exercise passes: $output"
+		[[ $output == *"not yet  "*"The first that does not yet: "* ]] || fail "stage $n: $output"
+		[[ $output == *"0 of 1 promises hold."* ]] || fail "stage $n: $output"
+	done
+}
+
+@test "grade: each stage's own files, copied into its exercise, pass" {
+	for n in $(exercise_stages); do
+		dir=$(stage_dir_of "$n")
+		"$ROOT/tools/exercise" "$n" "$MY" >/dev/null
+		cp "$ROOT/$dir"/*.[ch] "$MY/$dir/"
+		grade "$n"
+		[ "$status" -eq 0 ] || fail "stage $n: $(grep -v '^   holds' <<<"$output")"
+		[[ $output =~ ([0-9]+)" of "([0-9]+)" promises hold." ]] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] ||
+			fail "stage $n: $output"
+	done
+}
+
+@test "grade: with no N it grades every stage under my/, and a build's warning is an error it shows" {
+	"$ROOT/tools/exercise" 2 "$MY" >/dev/null
+	"$ROOT/tools/exercise" 3 "$MY" >/dev/null
+	cp "$ROOT/$(stage_dir_of 2)"/main.c "$MY/$(stage_dir_of 2)/"
+	perl -0pi -e 's/(\nint main\(.*\)\n\{\n)/$1\tint unused;\n/' "$MY/$(stage_dir_of 3)/main.c"
+	grep -qx $'\tint unused;' "$MY/$(stage_dir_of 3)/main.c"
+	grade
+	[ "$status" -eq 1 ] || fail "exit $status: $output"
+	[[ $output == *"== stage 2: "*"promises hold."*"== stage 3: "* ]] || fail "$output"
+	# gcc's words, or clang's: "unused variable 'unused' [-Werror,-Wunused-variable]"
+	[[ $output == *"error: unused variable "*"unused"*"-Werror"*"not yet: it does not build"* ]] || fail "$output"
+}
+
+@test "grade: as an ordinary user, it says that the tests need sudo" {
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$ROOT/tools/grade" 4
+	[ "$status" -eq 1 ] && [ "$output" = "grade: the tests need root: sudo make grade N=4" ] || fail "exit $status: $output"
+}
