@@ -45,9 +45,10 @@ offset_of() { awk -v clock="$2" '$1 == clock { print $2 }' "/proc/$1/timens_offs
 	wait_until command_is "$CHILD" sleep
 	host=$(uptime_now)
 	boot=$(offset_of "$CHILD" boottime) mono=$(offset_of "$CHILD" monotonic)
-	# The boottime offset is the day less the host's uptime then; the
-	# monotonic clock, which stops in a suspend, was at most as far on.
-	between "$(awk -v h="$host" 'BEGIN { print 86400 - h - 5 }')" "$boot" "$(awk -v h="$host" 'BEGIN { print 86400 - h + 1 }')" ||
+	# The boottime offset is the day less the host's uptime at the start,
+	# a little before $host (its seconds part rounds down); the monotonic
+	# clock, which stops in a suspend, was at most as far on.
+	between "$(awk -v h="$host" 'BEGIN { print 86400 - h - 1 }')" "$boot" "$(awk -v h="$host" 'BEGIN { print 86400 - h + 10 }')" ||
 		fail "boottime offset $boot s, the host's uptime $host s"
 	between "$boot" "$mono" 86400 || fail "monotonic offset $mono s, boottime $boot s"
 	run stage11 -q --uptime -1 true
