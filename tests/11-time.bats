@@ -18,6 +18,12 @@ teardown() {
 
 stage11() { "$STAGE" -r "$ROOTFS_DIR" "$@"; }
 
+# A kernel before 5.6, or without CONFIG_TIME_NS, has none: the stage then
+# runs on the host's clocks (the refusal test below), and these skip.
+require_timens() {
+	[ -e /proc/self/ns/time ] || skip "no time namespace in this kernel (Linux 5.6 on, with CONFIG_TIME_NS)"
+}
+
 # The first field of /proc/uptime: CLOCK_BOOTTIME, in seconds.
 uptime_now() { cut -d' ' -f1 /proc/uptime; }
 
@@ -29,6 +35,7 @@ between() { awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN { exit !(a <= b && b <= c) 
 offset_of() { awk -v clock="$2" '$1 == clock { print $2 }' "/proc/$1/timens_offsets"; }
 
 @test "stage11: inside, /proc/uptime starts below 3 s while the host's is far larger" {
+	require_timens
 	run stage11 -q cat /proc/uptime
 	host=$(uptime_now)
 	[ "$status" -eq 0 ] || fail "exit $status: $output"
@@ -38,6 +45,7 @@ offset_of() { awk -v clock="$2" '$1 == clock { print $2 }' "/proc/$1/timens_offs
 }
 
 @test "stage11: with --uptime 86400 the container reads a day of uptime, and the kernel holds both offsets" {
+	require_timens
 	run stage11 -q --uptime 86400 cat /proc/uptime
 	[ "$status" -eq 0 ] || fail "exit $status: $output"
 	between 86400 "${output%% *}" 86403 || fail "the container's uptime is $output"
@@ -56,6 +64,7 @@ offset_of() { awk -v clock="$2" '$1 == clock { print $2 }' "/proc/$1/timens_offs
 }
 
 @test "stage11: the time namespace is new, inside and from the host, and owned by the container's user namespace" {
+	require_timens
 	assert_new_namespaces "cgroup ipc mnt net pid user uts time"
 	run stage11 -q sh -c 'readlink /proc/self/ns/time; readlink /proc/self/ns/time_for_children'
 	[ "$status" -eq 0 ] || fail "exit $status: $output"
@@ -78,6 +87,7 @@ offset_of() { awk -v clock="$2" '$1 == clock { print $2 }' "/proc/$1/timens_offs
 }
 
 @test "stage11: the host's clocks and time namespace, and the stage's own, are untouched" {
+	require_timens
 	ns=$(readlink /proc/self/ns/time)
 	host_before=$(uptime_now)
 	start_stage 11 -r "$ROOTFS_DIR" --uptime 1000 sleep 1000
@@ -95,6 +105,7 @@ offset_of() { awk -v clock="$2" '$1 == clock { print $2 }' "/proc/$1/timens_offs
 }
 
 @test "stage11: an exec inside stays in the container's time namespace, and so do its children's children" {
+	require_timens
 	run stage11 -q --uptime 1000 sh -c 'exec cat /proc/uptime'
 	[ "$status" -eq 0 ] || fail "exit $status: $output"
 	between 1000 "${output%% *}" 1003 || fail "after an exec: $output"
@@ -109,6 +120,7 @@ offset_of() { awk -v clock="$2" '$1 == clock { print $2 }' "/proc/$1/timens_offs
 }
 
 @test "stage11: as an ordinary user (uid 65534) the container gets its own clocks too" {
+	require_timens
 	cp "$STAGE" "$TEST_TMP/stage11"
 	cp -a "$ROOTFS_DIR" "$TEST_TMP/rootfs"
 	run bash -c 'cd "$1" && exec setpriv --reuid=65534 --regid=65534 --clear-groups ./stage11 -q --uptime 1000 \
@@ -135,6 +147,7 @@ offset_of() { awk -v clock="$2" '$1 == clock { print $2 }' "/proc/$1/timens_offs
 }
 
 @test "stage11: nothing is left on the host after an exit or kill -9: the time namespace goes with the container" {
+	require_timens
 	start_stage 11 -r "$ROOTFS_DIR" sleep 1000
 	wait_until command_is "$CHILD" sleep
 	child=$CHILD
