@@ -113,7 +113,7 @@ sanitize: all
 lint:
 	tools/lint
 
-# Every stage started 200 times in a row, stages 8 to 10 also 20 at once: no
+# Every stage started 200 times in a row, stages 8 to 11 also 20 at once: no
 # failure, and nothing left on the host (tools/soak). As root.
 soak: all
 	tools/soak
