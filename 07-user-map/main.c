@@ -250,17 +250,25 @@ static void make_mounts_private(void)
 
 /*
  * The new root must be a mount point for pivot_root(); the rootfs is a
- * directory, so mount it on itself, then go into it. From here on the child
+ * directory, so mount it on itself, then go onto it. We stand in it already
+ * (main() says why): "." onto ".". But "." still names the directory under
+ * the new mount - a path steps onto a mount only on its way in - so "dev/.."
+ * goes back up onto it. From here on the child
  * reaches the rootfs by relative paths (dev, proc) and the host by absolute
  * ones (/dev/null), until the switch. chroot() needs no mount point, but the
  * same steps for both keep the comparison to the one call that differs.
  */
 static void enter_rootfs(const char *rootfs)
 {
-	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-		die("child: bind the rootfs onto itself");
-	if (chdir(rootfs) < 0)
-		die("child: chdir into the rootfs");
+	if (mount(".", ".", NULL, MS_BIND | MS_REC, NULL) < 0)
+		die_hint(errno == EACCES
+				 ? "to another owner's rootfs, root inside is others: chmod o+rx it"
+				 : NULL,
+			 "child: bind the rootfs %s onto itself", rootfs);
+	if (chdir("dev/..") < 0)
+		die_hint(errno == ENOENT ? "the rootfs needs /dev, /proc and /sys directories"
+					 : NULL,
+			 "child: step onto the rootfs's new mount (chdir dev/..)");
 }
 
 /*
@@ -443,6 +451,15 @@ int main(int argc, char **argv)
 	if (pipe2(c.go, O_CLOEXEC) < 0)
 		die("pipe for the go signal");
 	block_forwarded_signals();
+	/*
+	 * Under sudo, root inside is uid 0 alone, with no say over files whose
+	 * owner it does not map: it may not pass alice's home (0750) on its way
+	 * to the rootfs, though we may. So we step in now: the child gets our
+	 * working directory, and CLONE_NEWNS carries it to the same place in the
+	 * child's copy of the mounts. It never walks the path (docs/07).
+	 */
+	if (chdir(c.rootfs) < 0)
+		die("chdir into the rootfs %s", c.rootfs);
 
 	/*
 	 * The child starts in container_main(), on the stack we pass by its top.

@@ -343,19 +343,27 @@ static void make_mounts_private(void)
  * whiteout. Upper and work go on a tmpfs at /tmp of our own mount namespace,
  * reached from no path on the host, and gone with the container even after
  * kill -9: its pages are memory, charged to its cgroup (stage 09). The image
- * goes by its descriptor: /tmp may hide it, and a comma or colon in its path
- * would split the options. The upper's mode is / inside: 0755, whatever umask.
+ * goes by its descriptor, opened where the child was born (main() says why):
+ * /tmp may hide it, and a comma or colon in its path would split the options.
+ * The upper's mode is / inside: 0755, whatever the umask.
  */
 static void enter_overlay(struct container *c)
 {
-	int image = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int image = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	char options[96];
 
 	if (image < 0)
-		die("child: open the rootfs");
+		die_hint(errno == EACCES
+				 ? "to another owner's rootfs, root inside is others: chmod o+rx it"
+				 : NULL,
+			 "child: open the rootfs %s", c->rootfs);
 	if (c->keep) {
 		if (keep_enter(c->keep_fd, c->keep) < 0)
-			die("child: chdir into --keep %s", c->keep);
+			die_hint(errno == EACCES ? "under sudo, root inside is uid 0 alone, and "
+						   "passes only where others may: choose a DIR "
+						   "such as /var/tmp/NAME"
+						 : NULL,
+				 "child: chdir into --keep %s", c->keep);
 	} else if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755") < 0 ||
 		   chdir("/tmp") < 0 || mkdir("upper", 0755) < 0 || chmod("upper", 0755) < 0 ||
 		   mkdir("work", 0755) < 0 || mkdir("merged", 0755) < 0) {
@@ -837,6 +845,9 @@ int main(int argc, char **argv)
 	check_rootfs(c.rootfs);
 	if (c.keep && (c.keep_fd = keep_open(c.keep)) < 0)
 		die_hint(keep_hint(errno), "--keep %s", c.keep);
+	/* The child starts in the rootfs (below): DIR it needs by its whole path. */
+	if (c.keep && !(c.keep = realpath(c.keep, NULL)))
+		die("--keep: realpath");
 	c.tty = foreground_terminal();
 	if (pipe2(c.go, O_CLOEXEC) < 0)
 		die("pipe for the go signal");
@@ -844,6 +855,15 @@ int main(int argc, char **argv)
 		die("pipe for the network config");
 	find_cgroup_layout(&c);
 	block_forwarded_signals();
+	/*
+	 * Under sudo, root inside is uid 0 alone, with no say over files whose
+	 * owner it does not map: it may not pass alice's home (0750) on its way
+	 * to the rootfs, though we may. So we step in now: the child gets our
+	 * working directory, and CLONE_NEWNS carries it to the same place in the
+	 * child's copy of the mounts. It never walks the path (docs/07).
+	 */
+	if (chdir(c.rootfs) < 0)
+		die("chdir into the rootfs %s", c.rootfs);
 
 	/*
 	 * The child starts in container_main(), on the stack we pass by its top.

@@ -75,7 +75,7 @@ int main(int argc, char **argv)
 
 @test "stage6: the classic chroot escape reaches the host under --chroot, and only the rootfs under pivot_root" {
 	command -v cc >/dev/null || skip "needs a C compiler: sudo apt-get install gcc libc6-dev"
-	cp -a "$ROOTFS_DIR" "$TEST_TMP/rootfs"
+	copy_rootfs "$TEST_TMP/rootfs"
 	cc -static -o "$TEST_TMP/rootfs/escape" -x c - <<<"$ESCAPE_C"
 	touch "$HOST_MARKER"
 	probe="test -e $HOST_MARKER && echo 'out: on the host' || echo 'still in the rootfs'"

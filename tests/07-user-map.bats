@@ -10,7 +10,7 @@ setup() {
 	ROOTFS_DIR=${ROOTFS:-$ROOT/rootfs}
 	[ -x "$ROOTFS_DIR/bin/sh" ] || fail "no rootfs at $ROOTFS_DIR: run make rootfs"
 	cp "$STAGE" "$TEST_TMP/stage7"
-	cp -a "$ROOTFS_DIR" "$TEST_TMP/rootfs" # owned by root, as make rootfs leaves it
+	copy_rootfs "$TEST_TMP/rootfs"
 }
 
 teardown() {
@@ -61,10 +61,11 @@ stage7_as_nobody() { as_nobody "$TEST_TMP/stage7" -r "$TEST_TMP/rootfs" "$@"; }
 }
 
 # The limit set inside a throwaway user namespace of the test's own: the
-# host's sysctl does not change.
+# host's sysctl does not change. Root there is uid 0 alone, who may not pass
+# a checkout in a home directory: it runs the copies.
 @test "stage7: with user namespaces disabled, exit 125 and a hint that make doctor says which setting" {
 	run unshare -Ur sh -c 'echo 0 >/proc/sys/user/max_user_namespaces && exec "$1" -q -r "$2" true' sh \
-		"$STAGE" "$ROOTFS_DIR"
+		"$TEST_TMP/stage7" "$TEST_TMP/rootfs"
 	[ "$status" -eq 125 ] || fail "exit $status: $output"
 	[ "$output" = "stage7: clone: No space left on device (no more user namespaces allowed here: sudo make doctor says which setting)" ] ||
 		fail "$output"
@@ -75,6 +76,17 @@ stage7_as_nobody() { as_nobody "$TEST_TMP/stage7" -r "$TEST_TMP/rootfs" "$@"; }
 	run stage7_as_nobody -q true
 	[ "$status" -eq 125 ] || fail "exit $status: $output"
 	[ "$output" = "stage7: rootfs $TEST_TMP/rootfs: Permission denied (the container's root is you on the host, and you cannot read it)" ] ||
+		fail "$output"
+}
+
+# Under sudo root inside is uid 0 alone: to a rootfs of another owner it is
+# "others", and one that others may not enter stops the child, not us.
+@test "stage7: under sudo, a rootfs another uid keeps to itself is 125, and the hint says root inside is others there" {
+	chown -hR 1000:1000 "$TEST_TMP/rootfs"
+	chmod 0700 "$TEST_TMP/rootfs"
+	run "$TEST_TMP/stage7" -q -r "$TEST_TMP/rootfs" true
+	[ "$status" -eq 125 ] || fail "exit $status: $output"
+	[ "$output" = "stage7: child: bind the rootfs $TEST_TMP/rootfs onto itself: Permission denied (to another owner's rootfs, root inside is others: chmod o+rx it)" ] ||
 		fail "$output"
 }
 

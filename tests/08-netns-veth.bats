@@ -140,7 +140,7 @@ SHOW_NET='ip -4 -o addr show eth0 | awk "{ print \$4 }"; ip route | awk "/^defau
 
 @test "stage8: as an ordinary user, the container starts with lo only, and says why" {
 	cp "$STAGE" "$TEST_TMP/stage8"
-	cp -a "$ROOTFS_DIR" "$TEST_TMP/rootfs"
+	copy_rootfs "$TEST_TMP/rootfs"
 	run bash -c 'cd "$1" && exec setpriv --reuid=65534 --regid=65534 --clear-groups ./stage8 -q -r rootfs sh -c "ls /sys/class/net; id -u"' \
 		bash "$TEST_TMP"
 	[ "$status" -eq 0 ] || fail "exit $status: $output"

@@ -118,7 +118,7 @@ host_cgroup() { stage_cgroups | grep "/stage9-$1\$" | { if [ -n "$V2" ]; then ca
 
 @test "stage9: as an ordinary user with no cgroup to write, it runs without limits, and says so" {
 	cp "$STAGE" "$TEST_TMP/stage9"
-	cp -a "$ROOTFS_DIR" "$TEST_TMP/rootfs"
+	copy_rootfs "$TEST_TMP/rootfs"
 	run bash -c 'cd "$1" && exec setpriv --reuid=65534 --regid=65534 --clear-groups ./stage9 -r rootfs true' bash "$TEST_TMP"
 	[ "$status" -eq 0 ] || fail "exit $status: $output"
 	[[ $output == *"stage9: no cgroup here that uid 65534 can write: the container runs without limits"* ]] || fail "$output"

@@ -11,7 +11,7 @@ setup() {
 	ROOTFS_DIR=${ROOTFS:-$ROOT/rootfs}
 	[ -x "$ROOTFS_DIR/bin/sh" ] || fail "no rootfs at $ROOTFS_DIR: run make rootfs"
 	IMAGE=$TEST_TMP/image
-	cp -a "$ROOTFS_DIR" "$IMAGE"
+	copy_rootfs "$IMAGE"
 }
 
 teardown() {
@@ -117,6 +117,18 @@ assert_image_unchanged() {
 	run bash -c 'cd "$1" && exec setpriv --reuid=65534 --regid=65534 --clear-groups ./stage10 -q -r image --keep kept true' bash "$TEST_TMP"
 	[ "$status" -eq 125 ] || fail "another user's: exit $status: $output"
 	[ "${lines[-1]}" = "stage10: --keep kept: Permission denied (another user made it: run the stage as they did)" ] || fail "$output"
+}
+
+# The rootfs the child is born in (main()), but --keep DIR it walks to by
+# path: past another user's home of mode 0750, root inside under sudo - uid 0
+# alone, "others" there - may not. The line names DIR and says so.
+@test "stage10: under sudo, --keep DIR inside another user's home of mode 0750 is 125, and the hint says where root inside may pass" {
+	mkdir -m 0750 "$TEST_TMP/home"
+	chown 1000:1000 "$TEST_TMP/home"
+	run stage10 -q --keep "$TEST_TMP/home/kept" true
+	[ "$status" -eq 125 ] || fail "exit $status: $output"
+	[ "$output" = "stage10: child: chdir into --keep $TEST_TMP/home/kept: Permission denied (under sudo, root inside is uid 0 alone, and passes only where others may: choose a DIR such as /var/tmp/NAME)" ] ||
+		fail "$output"
 }
 
 @test "stage10: nothing is left on the host after an exit, a failed start or kill -9: no mount, no tmpfs, no directory" {

@@ -122,7 +122,7 @@ offset_of() { awk -v clock="$2" '$1 == clock { print $2 }' "/proc/$1/timens_offs
 @test "stage11: as an ordinary user (uid 65534) the container gets its own clocks too" {
 	require_timens
 	cp "$STAGE" "$TEST_TMP/stage11"
-	cp -a "$ROOTFS_DIR" "$TEST_TMP/rootfs"
+	copy_rootfs "$TEST_TMP/rootfs"
 	run bash -c 'cd "$1" && exec setpriv --reuid=65534 --regid=65534 --clear-groups ./stage11 -q --uptime 1000 \
 		sh -c "cat /proc/uptime; readlink /proc/self/ns/time; cat /proc/self/uid_map"' bash "$TEST_TMP"
 	[ "$status" -eq 0 ] || fail "exit $status: $output"

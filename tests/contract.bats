@@ -152,7 +152,7 @@ wait'
 @test "every stage: as an ordinary user, a stage that needs root says so and exits 125" {
 	for n in $(stages_under_test); do
 		cp "$(stage_bin "$n")" "$TEST_TMP/"
-		[ "$n" -lt 6 ] || [ -e "$TEST_TMP/rootfs" ] || cp -a "$ROOT/rootfs" "$TEST_TMP/"
+		[ "$n" -lt 6 ] || [ -e "$TEST_TMP/rootfs" ] || copy_rootfs "$TEST_TMP/rootfs"
 		run setpriv --reuid=65534 --regid=65534 --clear-groups "$TEST_TMP/stage$n" -q id -u
 		case $n in
 		1) [ "$status" -eq 0 ] && [ "$output" = 65534 ] || fail "stage1 as nobody: $status, $output" ;;
@@ -164,6 +164,23 @@ wait'
 			;;
 		*) [ "$status" -eq 0 ] && [ "${lines[-1]}" = 0 ] || fail "stage$n as nobody: $status, $output" ;;
 		esac
+	done
+}
+
+# A workshop machine's checkout: alice's home is mode 0750 (Ubuntu 21.04 on;
+# 0700 on Debian 12), and her clone, her build and the rootfs she made are
+# hers. Under sudo, root inside from stage 7 on is uid 0 alone, who may not
+# pass that home: the stage must never send the child there by path.
+@test "every stage: under sudo it runs from a checkout in another user's home, a directory of mode 0750" {
+	local home=$TEST_TMP/home
+	mkdir -m 0750 "$home"
+	mkdir "$home/p"
+	copy_rootfs "$home/p/rootfs"
+	for n in $(stages_under_test); do cp "$(stage_bin "$n")" "$home/p/"; done
+	chown -hR 1000:1000 "$home"
+	for n in $(stages_under_test); do
+		run "$home/p/stage$n" -q sh -c 'echo inside'
+		[ "$status" -eq 0 ] && [ "$output" = inside ] || fail "stage$n: exit $status: $output"
 	done
 }
 

@@ -148,6 +148,14 @@ mount_points() { awk '{ print $5 }' | sort -u; }
 
 queue_ids() { awk '$1 ~ /^0x/ { print $2 }' | sort; }
 
+# A copy of the rootfs under test, owned by root as `sudo make rootfs` leaves
+# it: one built without sudo is its user's, and under sudo root inside is
+# uid 0 alone, with no say over that user's files (docs/07-user-map.md).
+copy_rootfs() {
+	cp -a "${ROOTFS:-$ROOT/rootfs}" "$1"
+	chown -hR 0:0 "$1"
+}
+
 # Print a diagnostic and fail the test.
 fail() {
 	echo "$*" >&2
