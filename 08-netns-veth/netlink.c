@@ -12,10 +12,12 @@
  * message whose error is 0 (done) or a negative errno.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -104,13 +106,19 @@ static int nl_talk(int sock, struct nl_request *req)
 		   sizeof(kernel)) < 0)
 		return -1;
 	for (;;) {
-		n = recv(sock, answer.bytes, sizeof(answer.bytes), 0);
+		/* MSG_TRUNC: the answer's whole length, even past our buffer. */
+		n = recv(sock, answer.bytes, sizeof(answer.bytes), MSG_TRUNC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -1;
-		for (struct nlmsghdr *msg = &answer.hdr; NLMSG_OK(msg, (size_t)n);
-		     msg = NLMSG_NEXT(msg, n)) {
+		if (n > (ssize_t)sizeof(answer.bytes)) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+		/* n stays signed: NLMSG_NEXT() takes a padded length off it, and a
+		 * last message cut short must leave it below zero, not wrap. */
+		for (struct nlmsghdr *msg = &answer.hdr; NLMSG_OK(msg, n); msg = NLMSG_NEXT(msg, n)) {
 			struct nlmsgerr *err = NLMSG_DATA(msg);
 
 			if (msg->nlmsg_seq != req->hdr.nlmsg_seq || msg->nlmsg_type != NLMSG_ERROR)
@@ -208,4 +216,20 @@ int delete_link(int sock, int ifindex)
 
 	nl_start(&req, RTM_DELLINK, 0, &link, sizeof(link));
 	return nl_talk(sock, &req);
+}
+
+int ipv6_off(const char *name)
+{
+	char path[96];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	n = write(fd, "1", 1);
+	if (close(fd) < 0 || n < 0)
+		return -1;
+	return 0;
 }

@@ -650,6 +650,9 @@ static void wire_network(struct container *c, pid_t child)
 		host_end = if_nametoindex(name);
 		if (!host_end)
 			die_in_setup(child, "parent: find the host end", NULL);
+		/* Root inside may send it router advertisements (CVE-2020-13401). */
+		if (ipv6_off(name) < 0)
+			die_in_setup(child, "parent: turn IPv6 off on the host end", NULL);
 		if (add_address(sock, host_end, block_address(block, 1), 30) < 0)
 			die_in_setup(child, "parent: address the host end", NULL);
 		if (bring_up(sock, host_end) < 0)

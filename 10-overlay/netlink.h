@@ -27,4 +27,10 @@ int add_default_route(int sock, int ifindex, struct in_addr gateway);
 /* ip link del INDEX */
 int delete_link(int sock, int ifindex);
 
+/* sysctl -w net.ipv6.conf.NAME.disable_ipv6=1: not a request but a file, as
+ * rtnetlink sets no such thing. A link with IPv6 off takes no router
+ * advertisement, from which it would learn a route. 0 where the kernel has
+ * no IPv6 at all. */
+int ipv6_off(const char *name);
+
 #endif
