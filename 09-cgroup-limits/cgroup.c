@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,7 +84,9 @@ int cg_own(const char *controller, char path[], size_t size, char controllers[],
 	return 0;
 }
 
-int cg_parent(const char *controller, char dir[], size_t size)
+/* cgroup.h, cg_make(): the highest cgroup on the way down to ours that we may
+ * write, into DIR; -1 when there is none. */
+static int cg_parent(const char *controller, char dir[], size_t size)
 {
 	char own[PATH_MAX], names[256], hierarchy[64];
 
@@ -128,7 +131,7 @@ static void kill_members(const char *dir)
 /* A cgroup goes only when empty (EBUSY until then), and a process killed
  * or reaped a moment ago may still count: kill, wait a millisecond, retry,
  * for up to two seconds. */
-int cg_remove(const char *dir)
+static int remove_one(const char *dir)
 {
 	const struct timespec millisecond = { 0, 1000000 };
 
@@ -143,7 +146,22 @@ int cg_remove(const char *dir)
 	return -1;
 }
 
-void cg_sweep(const char *parent, const char *prefix)
+int cg_remove(const char *dir)
+{
+	char leaf[PATH_MAX];
+
+	snprintf(leaf, sizeof(leaf), "%s/%s", dir, CG_LEAF);
+	return remove_one(leaf) < 0 || remove_one(dir) < 0 ? -1 : 0;
+}
+
+/*
+ * In PARENT, the cgroups PREFIX-PID of stages that died (kill -9) before they
+ * removed theirs - and one of our own pid, from a stage that had it before
+ * us. Removed only if empty, never by a kill: a stage killed with -9 leaves
+ * its cgroups empty, and a pid we cannot see (ESRCH) may be a live stage's
+ * in another PID namespace, whose container is in its leaf.
+ */
+static void sweep(const char *parent, const char *prefix)
 {
 	char path[PATH_MAX];
 	size_t len = strlen(prefix);
@@ -164,21 +182,76 @@ void cg_sweep(const char *parent, const char *prefix)
 		/* Alive, even as another user's (EPERM): not ours to remove. */
 		if (pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
 			continue;
+		snprintf(path, sizeof(path), "%s/%s/%s", parent, entry->d_name, CG_LEAF);
+		rmdir(path);
 		snprintf(path, sizeof(path), "%s/%s", parent, entry->d_name);
-		cg_remove(path);
+		rmdir(path);
 	}
 	closedir(dir);
+}
+
+/* v2: PARENT hands its children those of memory, pids and cpu that it has
+ * itself (cgroup.controllers, space-separated), in one write - the kernel
+ * refuses the whole of one that names a controller it has not (ENOENT). */
+static int hand_down_controllers(const char *parent)
+{
+	static const char *const wanted[] = { "memory", "pids", "cpu" };
+	char path[PATH_MAX], have[256], line[64] = "";
+	FILE *controllers;
+	int found;
+
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", parent);
+	controllers = fopen(path, "re");
+	if (!controllers)
+		return -1;
+	found = fgets(have, sizeof(have), controllers) != NULL;
+	if (fclose(controllers) != 0)
+		return -1;
+	have[found ? strcspn(have, "\n") : 0] = '\0';
+	for (char *at = have; *at; at++)
+		*at = *at == ' ' ? ',' : *at;
+	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
+		if (listed(have, wanted[i]))
+			snprintf(line + strlen(line), sizeof(line) - strlen(line), "+%s ",
+				 wanted[i]);
+	return line[0] ? cg_write(parent, "cgroup.subtree_control", "%s", line) : 0;
+}
+
+int cg_make(const char *controller, const char *prefix, char dir[], size_t size)
+{
+	char parent[PATH_MAX], leaf[PATH_MAX];
+	int err;
+
+	dir[0] = '\0';
+	if (cg_parent(controller, parent, sizeof(parent)) < 0) {
+		errno = EACCES;
+		return -1;
+	}
+	sweep(parent, prefix);
+	if (!controller && hand_down_controllers(parent) < 0)
+		return -1;
+	/* DIR names only what we made: cg_remove() kills what is in it. */
+	snprintf(dir, size, "%s/%s-%ld", parent, prefix, (long)getpid());
+	if (mkdir(dir, 0755) < 0) {
+		err = errno;
+		dir[0] = '\0';
+		errno = err;
+		return -1;
+	}
+	snprintf(leaf, sizeof(leaf), "%s/%s", dir, CG_LEAF);
+	return mkdir(leaf, 0755);
 }
 
 long long parse_size(const char *text)
 {
 	static const char units[] = "kmg";
 	char *end;
-	long long n = strtoll(text, &end, 10);
+	long long n = (errno = 0, strtoll(text, &end, 10));
 	const char *unit = *end ? strchr(units, tolower((unsigned char)*end)) : NULL;
 	int shift = unit ? 10 * (int)(unit - units + 1) : 0;
 
-	if (end == text || n <= 0 || (*end && (!unit || end[1])) || n > LLONG_MAX >> shift)
+	if (end == text || n <= 0 || errno == ERANGE || (*end && (!unit || end[1])) ||
+	    n > (LLONG_MAX / 2) >> shift)
 		return -1;
 	return n << shift;
 }

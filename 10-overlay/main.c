@@ -450,8 +450,8 @@ static void chroot_into_rootfs(void)
 		die("child: chroot");
 }
 
-/* Its limits, readable inside: cgroup2 on the rootfs's /sys/fs/cgroup, or on
- * v1 a tmpfs there of hierarchies. Read-only: root inside cannot raise them. */
+/* Its cgroups as it sees them, its leaf at the top: cgroup2 on the rootfs's
+ * /sys/fs/cgroup, or on v1 a tmpfs there of hierarchies. The limits are above. */
 static void mount_cgroup(struct container *c)
 {
 	const unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
@@ -574,9 +574,14 @@ static void map_root_to_caller(pid_t child)
 	    (long)getegid());
 }
 
-/* A file only swap accounting makes may be missing: no swap to limit. */
-static int unless_missing(int written)
+/* A limit's file is missing where its controller is not ours (cgroup.h,
+ * cg_make()): the limit goes into UNSET, named. Swap's is missing too
+ * where there is no swap accounting, and no swap to limit: no name. */
+static char unset[32];
+static int unless_missing(int written, const char *limit)
 {
+	if (written < 0 && errno == ENOENT && limit)
+		snprintf(unset + strlen(unset), sizeof(unset) - strlen(unset), " %s", limit);
 	return written < 0 && errno == ENOENT ? 0 : written;
 }
 
@@ -587,49 +592,44 @@ static int write_limits(struct container *c)
 	const char *v2 = cgroup_dir[0];
 
 	if (c->cgroup_v2)
-		return cg_write(v2, "memory.max", "%lld", c->memory) ||
-		       unless_missing(cg_write(v2, "memory.swap.max", "%lld", c->memory)) ||
-		       cg_write(v2, "pids.max", "%ld", c->pids) ||
-		       cg_write(v2, "cpu.max", "%ld %d", c->cpu_quota, CPU_PERIOD);
+		return unless_missing(cg_write(v2, "memory.max", "%lld", c->memory), "memory") ||
+		       unless_missing(cg_write(v2, "memory.swap.max", "%lld", c->memory), NULL) ||
+		       unless_missing(cg_write(v2, "pids.max", "%ld", c->pids), "pids") ||
+		       unless_missing(cg_write(v2, "cpu.max", "%ld %d", c->cpu_quota, CPU_PERIOD),
+				      "cpu");
 	return cg_write(cgroup_dir[MEMORY], "memory.limit_in_bytes", "%lld", c->memory) ||
 	       unless_missing(cg_write(cgroup_dir[MEMORY], "memory.memsw.limit_in_bytes", "%lld",
-				       2 * c->memory)) ||
+				       2 * c->memory),
+			      NULL) ||
 	       cg_write(cgroup_dir[PIDS], "pids.max", "%ld", c->pids) ||
 	       cg_write(cgroup_dir[CPU], "cpu.cfs_period_us", "%d", CPU_PERIOD) ||
 	       cg_write(cgroup_dir[CPU], "cpu.cfs_quota_us", "%ld", c->cpu_quota);
 }
 
-/* A cgroup named for us in each hierarchy (v2: the one), the limits written,
- * then the child moved in: limited from then on, its children born there. */
+/* A cgroup named for us in each hierarchy (v2: the one), the limits written
+ * on it, then the child moved into its leaf below (cgroup.h): limited from
+ * then on, its children born there. */
 static void limit_child(struct container *c, pid_t child)
 {
 	int count = c->cgroup_v2 ? 1 : CONTROLLERS;
-	size_t len;
 
 	for (int i = 0; i < count; i++) {
-		if (cg_parent(c->cgroup_v2 ? NULL : controller_names[i], cgroup_dir[i], PATH_MAX) <
-		    0) {
-			remove_cgroups();
-			warn("no cgroup here that uid %ld can write: the container runs without limits",
-			     (long)geteuid());
-			return;
-		}
-		cg_sweep(cgroup_dir[i], program_invocation_short_name);
-		/* v2: the parent hands the three controllers down to its children. */
-		if (c->cgroup_v2 &&
-		    cg_write(cgroup_dir[i], "cgroup.subtree_control", "+memory +pids +cpu") < 0)
-			die_in_setup(child, "parent: enable memory, pids and cpu for the cgroup",
-				     NULL);
-		len = strlen(cgroup_dir[i]);
-		snprintf(cgroup_dir[i] + len, PATH_MAX - len, "/%s-%ld",
-			 program_invocation_short_name, (long)getpid());
-		if (mkdir(cgroup_dir[i], 0755) < 0)
+		if (cg_make(c->cgroup_v2 ? NULL : controller_names[i],
+			    program_invocation_short_name, cgroup_dir[i], PATH_MAX) == 0)
+			continue;
+		if (errno != EACCES)
 			die_in_setup(child, "parent: make the cgroup", NULL);
+		remove_cgroups();
+		warn("no cgroup here that uid %ld can write: the container runs without limits",
+		     (long)geteuid());
+		return;
 	}
 	if (write_limits(c) < 0)
 		die_in_setup(child, "parent: write the cgroup's limits", NULL);
+	if (unset[0])
+		warn("no limit on%s: no such controller here is ours to use", unset);
 	for (int i = 0; i < count; i++)
-		if (cg_write(cgroup_dir[i], "cgroup.procs", "%ld", (long)child) < 0)
+		if (cg_write(cgroup_dir[i], CG_LEAF "/cgroup.procs", "%ld", (long)child) < 0)
 			die_in_setup(child, "parent: move the child into its cgroup", NULL);
 	say("parent: cgroup %s (v%d): memory %lld bytes, %ld tasks, %ld us of CPU per %d",
 	    cgroup_dir[0], c->cgroup_v2 ? 2 : 1, c->memory, c->pids, c->cpu_quota, CPU_PERIOD);
@@ -735,10 +735,10 @@ static int container_main(void *arg)
 	exit_with_parent();
 	wait_for_parent(c->go); /* returns only on "go": also proves it lives */
 	say("child: the parent says go");
-	/* Moved in already, the child makes its cgroup the root of a cgroup
+	/* Moved in already, the child makes its leaf the root of a cgroup
 	 * namespace: /proc/self/cgroup inside says "/", and a cgroup filesystem
-	 * mounted inside has it as its top. Unshared before the move, the root
-	 * would be where it was born, and it would see /../stage9-N. */
+	 * mounted inside has it as its top, below the limits. Unshared before the
+	 * move, the root would be where it was born, above them: /../stage9-N. */
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		die("child: unshare(CLONE_NEWCGROUP)");
 

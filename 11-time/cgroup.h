@@ -1,6 +1,6 @@
 /*
  * cgroup.h - the file work under /sys/fs/cgroup that stage 09's lesson
- * leaves out of main.c: a write, our own cgroup, and removing a cgroup.
+ * leaves out of main.c: a write, our own cgroup, making ours and removing it.
  */
 #ifndef CGROUP_H
 #define CGROUP_H
@@ -16,21 +16,27 @@ __attribute__((format(printf, 3, 4))) int cg_write(const char *dir, const char *
  * ("cpu,cpuacct"). -1 (ENOENT) when no line names it. */
 int cg_own(const char *controller, char path[], size_t size, char controllers[], size_t csize);
 
-/* Where our cgroups go in the hierarchy of CONTROLLER, /sys/fs/cgroup/NAME
- * (NULL: v2's one, /sys/fs/cgroup): into DIR, the highest cgroup on the way down to our
+/* The cgroup below ours that the container runs in: the root of its cgroup
+ * namespace, all it sees of cgroups. The limits sit on ours, one level up,
+ * beyond its sight - and beyond a cgroup filesystem it mounts itself. */
+#define CG_LEAF "container"
+
+/*
+ * Our cgroup in the hierarchy of CONTROLLER (NULL: v2's one), PREFIX-PID,
+ * and its leaf, made in DIR: under the highest cgroup on the way down to our
  * own that we may write - the root, as root; as a user, one delegated to it
  * (systemd's user@UID.service). Never our own: on v2 a cgroup with processes
  * in it cannot hand controllers down (the no-internal-processes rule), and
- * the root alone is exempt. -1 when nothing on the way is ours to write. */
-int cg_parent(const char *controller, char dir[], size_t size);
+ * the root alone is exempt. First the cgroups of stages that died go. On
+ * v2, the parent hands down what it has of memory, pids and cpu: systemd
+ * before v252 delegates memory and pids alone. -1 with errno; EACCES when
+ * nothing on the way is ours to write. DIR is "" unless we made it.
+ */
+int cg_make(const char *controller, const char *prefix, char dir[], size_t size);
 
-/* DIR, gone: whatever is left in it killed, then rmdir() until the kernel
- * has let go of the dead. -1 with errno when it will not go. */
+/* DIR and its leaf, gone: whatever is left in them killed, then rmdir()
+ * until the kernel has let go of the dead. -1 with errno when they will not go. */
 int cg_remove(const char *dir);
-
-/* In PARENT, the cgroups PREFIX-PID of stages that died (kill -9) before they
- * removed theirs - and one of our own pid, from a stage that had it before us. */
-void cg_sweep(const char *parent, const char *prefix);
 
 #define CPU_PERIOD 100000 /* us: the kernel's default period, and docker's */
 
@@ -38,7 +44,8 @@ void cg_sweep(const char *parent, const char *prefix);
  * (the kernel's least quota is 1 ms) to the number of CPUs online. */
 long parse_cpus(const char *text);
 
-/* "256M": bytes, or K, M or G of them, as docker reads sizes; -1 if not. */
+/* "256M": bytes, or K, M or G of them, as docker reads sizes; -1 if not,
+ * or if twice it (v1's memory and swap) would not fit in a long long. */
 long long parse_size(const char *text);
 
 #endif

@@ -14,6 +14,14 @@ setup() {
 }
 
 teardown() {
+	if [ -n "${SLEEPER:-}" ]; then
+		kill "$SLEEPER"
+		wait "$SLEEPER" 2>/dev/null || true
+		rmdir "$TAKEN"
+	fi
+	if [ -n "${SCRATCH_CGROUP:-}" ]; then
+		rmdir "$SCRATCH_CGROUP/delegated/inner" "$SCRATCH_CGROUP/delegated" "$SCRATCH_CGROUP" 2>/dev/null || true
+	fi
 	teardown_stage
 }
 
@@ -59,20 +67,39 @@ host_cgroup() { stage_cgroups | grep "/stage9-$1\$" | { if [ -n "$V2" ]; then ca
 	wait_stage
 }
 
-@test "stage9: inside, /proc/self/cgroup is the root, and the limits read under /sys/fs/cgroup, read-only" {
-	run stage9 -q --memory 64M --pids 33 sh -c "cat /proc/self/cgroup; echo; cat $(inside pids pids.max) $(inside memory "$([ -n "$V2" ] && echo memory.max || echo memory.limit_in_bytes)"); echo 1 >$(inside pids pids.max) || echo refused"
+# The container's cgroup is the leaf below its limits: inside, its top is
+# that leaf (v2: no pids.max there at all; v1: one that says max).
+@test "stage9: inside, /proc/self/cgroup is the root, read-only at /sys/fs/cgroup, and the limits are above it, out of sight" {
+	run stage9 -q --pids 33 sh -c "cat /proc/self/cgroup; echo; cat $(inside pids pids.max) 2>/dev/null; echo 1 >$(inside pids pids.max) || echo refused"
 	[ "$status" -eq 0 ] || fail "exit $status: $output"
 	cgroups=${output%%$'\n\n'*}
 	[ -z "$(grep -v ':/$' <<<"$cgroups")" ] || fail "not the root: $cgroups"
-	[[ $output == *$'\n33\n67108864\n'* ]] || fail "$output"
+	[[ $output != *$'\n33\n'* ]] || fail "the limit is in sight: $output"
 	[[ $output == *"Read-only file system"*refused* ]] || fail "$output"
 }
 
-@test "stage9: from the host, the container is in stage9-PID with the limits, in a new cgroup namespace" {
+# Root inside (uid 0 under sudo) mounts a cgroup filesystem of its own and
+# writes "no limit" into what it finds there: the limit on the host holds.
+@test "stage9: root inside cannot raise its memory limit, even through a cgroup mount of its own" {
+	mount=(mount -t cgroup -o memory none /tmp/m)
+	[ -z "$V2" ] || mount=(mount -t cgroup2 none /tmp/m)
+	start_stage 9 -r "$ROOTFS_DIR" --memory 64M sh -c 'mount -t tmpfs tmpfs /tmp && mkdir /tmp/m && "$@" &&
+		for f in memory.max memory.memsw.limit_in_bytes memory.limit_in_bytes; do
+			[ ! -e /tmp/m/$f ] || echo -1 >/tmp/m/$f || echo max >/tmp/m/$f; done; exec sleep 1000' sh "${mount[@]}"
+	wait_until command_is "$CHILD" sleep
+	memory=$(host_cgroup "$STAGE_PID" memory)
+	limit=$memory/memory.limit_in_bytes
+	[ -z "$V2" ] || limit=$memory/memory.max
+	[ "$(cat "$limit")" = 67108864 ] || fail "$limit: $(cat "$limit"): $(cat "$TEST_TMP/out")"
+}
+
+@test "stage9: from the host, the container is in stage9-PID/container, below the limits, in a new cgroup namespace" {
 	start_stage 9 -r "$ROOTFS_DIR" --pids 21 sleep 1000
 	pids=$(host_cgroup "$STAGE_PID" pids)
 	[ "$(cat "$pids/pids.max")" = 21 ] || fail "$pids: $(cat "$pids/pids.max")"
-	grep -qx "$CHILD" "$pids/cgroup.procs" || fail "the child is not in $pids: $(cat "/proc/$CHILD/cgroup")"
+	[ -z "$(cat "$pids/cgroup.procs")" ] || fail "processes beside the limits: $(cat "$pids/cgroup.procs")"
+	grep -qx "$CHILD" "$pids/container/cgroup.procs" ||
+		fail "the child is not in $pids/container: $(cat "/proc/$CHILD/cgroup")"
 	assert_new_namespaces_from_host "user uts ipc pid mnt net cgroup"
 }
 
@@ -92,11 +119,14 @@ host_cgroup() { stage_cgroups | grep "/stage9-$1\$" | { if [ -n "$V2" ]; then ca
 		fail "the failed stage left: $(stage_cgroups)"
 }
 
+# Its container dies with it (PR_SET_PDEATHSIG): the cgroups it leaves are
+# empty, and the next start's sweep removes them with rmdir alone.
 @test "stage9: after kill -9 of the stage, the next start removes the cgroups it left" {
 	start_stage 9 -r "$ROOTFS_DIR" sleep 1000
-	dead=$STAGE_PID
+	dead=$STAGE_PID dead_child=$CHILD
 	kill -KILL "$STAGE_PID"
 	wait_stage
+	wait_until process_gone "$dead_child"
 	[ -n "$(stage_cgroups | grep "/stage9-$dead\$")" ] || fail "nothing was left to remove: $(stage_cgroups)"
 	run stage9 -q true
 	[ "$status" -eq 0 ] || fail "exit $status: $output"
@@ -113,7 +143,61 @@ host_cgroup() { stage_cgroups | grep "/stage9-$1\$" | { if [ -n "$V2" ]; then ca
 	kill -KILL "$CHILD"
 	wait_stage
 	[ -n "$(host_cgroup "$first" pids)" ] || fail "the first's cgroup went with the second"
-	grep -qx "$first_child" "$(host_cgroup "$first" pids)/cgroup.procs"
+	grep -qx "$first_child" "$(host_cgroup "$first" pids)/container/cgroup.procs"
+}
+
+# A stage in a PID namespace of its own sees no pid of the running stage's:
+# to its sweep that cgroup looks like a dead stage's. It may only rmdir it,
+# which its members refuse (EBUSY): no kill, nothing of it read or written.
+@test "stage9: a start in another PID namespace leaves a running container's cgroup alone" {
+	require_strace
+	start_stage 9 -r "$ROOTFS_DIR" sleep 1000
+	first=$(host_cgroup "$STAGE_PID" pids)
+	run strace -f -qq -o "$TEST_TMP/trace" -e trace=kill,openat,rmdir \
+		unshare --pid --fork --mount-proc "$STAGE" -q -r "$ROOTFS_DIR" true
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+	kill -0 "$CHILD" || fail "the first container died"
+	grep -qx "$CHILD" "$first/container/cgroup.procs" || fail "not in its cgroup: $(cat "/proc/$CHILD/cgroup")"
+	! grep -E "stage9-$STAGE_PID/(container/)?cgroup\.|kill\([0-9]+, SIGKILL" "$TEST_TMP/trace" ||
+		fail "the second stage reached into the first's cgroup"
+}
+
+# In a PID namespace of its own a stage is pid 1, and its cgroup's name is
+# stage9-1. Where one of that name is there already, busy with another's
+# process, the start is refused with one line - and nothing in that cgroup
+# is killed: a stage kills only in cgroups it made itself.
+@test "stage9: a cgroup name already taken is refused, and nothing in that cgroup is killed" {
+	TAKEN=/sys/fs/cgroup/stage9-1
+	[ -n "$V2" ] || TAKEN=/sys/fs/cgroup/memory/stage9-1
+	sleep 1000 &
+	SLEEPER=$!
+	mkdir "$TAKEN"
+	echo "$SLEEPER" >"$TAKEN/cgroup.procs"
+	run unshare --pid --fork --mount-proc "$STAGE" -q -r "$ROOTFS_DIR" true
+	[ "$status" -eq 125 ] || fail "exit $status: $output"
+	[ "$output" = "stage9: parent: make the cgroup: File exists" ] || fail "$output"
+	kill -0 "$SLEEPER" || fail "the process in $TAKEN was killed"
+}
+
+# systemd before v252 delegates memory and pids, not cpu: a cgroup2 tree
+# whose top has no cpu controller to hand down, as the stage's own view
+# (a cgroup namespace and a cgroup2 mount of its own). Here, with memory,
+# pids and cpu bound to v1, its top has none of the three.
+@test "stage9: where its parent cgroup has no cpu controller, the container runs with the limits there are, and the line says which are missing" {
+	v2=$(findmnt -n -t cgroup2 -o TARGET | head -n 1)
+	[ -n "$v2" ] || skip "needs a cgroup2 hierarchy"
+	SCRATCH_CGROUP=$v2/stage-test-$$
+	mkdir -p "$SCRATCH_CGROUP/delegated"
+	for controller in memory pids; do
+		! grep -qw "$controller" "$SCRATCH_CGROUP/cgroup.controllers" ||
+			echo "+$controller" >"$SCRATCH_CGROUP/cgroup.subtree_control"
+	done
+	run bash -c 'echo $$ >"$1/delegated/cgroup.procs" && exec unshare --cgroup --mount sh -c \
+		"mount -t cgroup2 none /sys/fs/cgroup && mkdir /sys/fs/cgroup/inner &&
+		 echo \$\$ >/sys/fs/cgroup/inner/cgroup.procs && exec \"\$0\" -q -r \"\$1\" true" "$2" "$3"' \
+		bash "$SCRATCH_CGROUP" "$STAGE" "$ROOTFS_DIR"
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+	[[ $output == "stage9: no limit on "*cpu*": no such controller here is ours to use" ]] || fail "$output"
 }
 
 @test "stage9: as an ordinary user with no cgroup to write, it runs without limits, and says so" {
@@ -125,7 +209,10 @@ host_cgroup() { stage_cgroups | grep "/stage9-$1\$" | { if [ -n "$V2" ]; then ca
 }
 
 @test "stage9: a bad --memory, --pids or --cpus is the usage and 125" {
-	for bad in "--memory 0" "--memory 12X" "--memory 5MB" "--pids 0" "--pids x" "--cpus 0.001" "--cpus 1e9" "--cpus half"; do
+	# LLONG_MAX / 2 + 1, twice which (v1's memory and swap) overflows; and
+	# a number past LLONG_MAX, which strtoll() clamps to it (ERANGE).
+	for bad in "--memory 4611686018427387904" "--memory 99999999999999999999" \
+		"--memory 0" "--memory 12X" "--memory 5MB" "--pids 0" "--pids x" "--cpus 0.001" "--cpus 1e9" "--cpus half"; do
 		# shellcheck disable=SC2086 # the option and its value are two words
 		run stage9 -q $bad true
 		[ "$status" -eq 125 ] || fail "$bad: exit $status"

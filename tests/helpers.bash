@@ -110,10 +110,10 @@ teardown_stage() {
 		done
 		fail "the host's links, addresses or routes changed"
 	fi
-	# A cgroup left by a stage (09 on) goes, and is reported.
+	# A cgroup left by a stage (09 on) goes, its leaf first, and is reported.
 	extra=$(comm -13 <(echo "$HOST_CGROUPS") <(stage_cgroups))
 	if [ -n "$extra" ]; then
-		xargs -r rmdir <<<"$extra" 2>/dev/null || true
+		for dir in $extra; do rmdir "$dir/container" "$dir" 2>/dev/null || true; done
 		fail "cgroups were left on the host: $extra"
 	fi
 	# A mount left on the host cannot be undone blindly: report it. One at a
