@@ -335,8 +335,8 @@ static void make_mounts_private(void)
  */
 static void enter_overlay(struct container *c)
 {
-	int image = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	char options[96];
+	int image = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC), upper, work;
+	char options[128];
 
 	if (image < 0)
 		die_hint(errno == EACCES
@@ -355,15 +355,22 @@ static void enter_overlay(struct container *c)
 		   mkdir("work", 0755) < 0 || mkdir("merged", 0755) < 0) {
 		die("child: make the upper layer on a tmpfs at /tmp");
 	}
-	/* userxattr: the overlay's own notes (an opaque directory) go in
+	/* The layers by descriptors too, a link in their place never followed.
+	 * userxattr: the overlay's own notes (an opaque directory) go in
 	 * user.overlay.* xattrs, which root in a user namespace may write. */
+	upper = open("upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	work = open("work", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (upper < 0 || work < 0)
+		die("child: open the upper and work layers");
 	snprintf(options, sizeof(options),
-		 "lowerdir=/proc/self/fd/%d,upperdir=upper,workdir=work,userxattr", image);
+		 "lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d,"
+		 "userxattr",
+		 image, upper, work);
 	if (mount("overlay", "merged", "overlay", 0, options) < 0)
 		die_hint(errno == ENODEV ? "no overlay in this kernel: sudo modprobe overlay"
 					 : "the kernel refused it: sudo dmesg says why",
 			 "child: mount the overlay");
-	if (chdir("merged") < 0 || close(image) < 0)
+	if (chdir("merged") < 0 || close(image) < 0 || close(upper) < 0 || close(work) < 0)
 		die("child: leave the rootfs for the overlay");
 }
 

@@ -68,6 +68,14 @@ static int is_layer(int dir, const char *name)
 	return 0;
 }
 
+/* Ours alone: our euid's, which may write it, and no one else may. Else
+ * another user could plant what the container runs, or swap a layer for a
+ * link to a host directory between our look and the child's mount. */
+static int ours_alone(const struct stat *st)
+{
+	return st->st_uid == geteuid() && (st->st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == S_IWUSR;
+}
+
 /* Does DIR hold the layers and nothing else? -1 with errno if unreadable. */
 static int holds_layers_only(int dir)
 {
@@ -100,6 +108,7 @@ static int holds_layers_only(int dir)
 
 int keep_open(const char *dir)
 {
+	struct stat st;
 	int fd, ok, err;
 
 	if (access(dir, F_OK) < 0 && (errno != ENOENT || make_layers(dir) < 0))
@@ -115,11 +124,13 @@ int keep_open(const char *dir)
 			errno = EEXIST;
 		goto fail;
 	}
-	/* Made by someone else, its upper and work are not ours to write: the
-	 * kernel would mount the overlay read-only, and only say so in its log. */
-	if (faccessat(fd, "upper", W_OK, AT_EACCESS) < 0 ||
-	    faccessat(fd, "work", W_OK, AT_EACCESS) < 0)
+	/* Root's W_OK is always yes: the owner and the modes say whose it is. */
+	errno = EACCES;
+	if (fstat(fd, &st) < 0 || !ours_alone(&st))
 		goto fail;
+	for (size_t i = 0; i < LAYERS; i++)
+		if (fstatat(fd, layers[i], &st, AT_SYMLINK_NOFOLLOW) < 0 || !ours_alone(&st))
+			goto fail;
 	return fd;
 fail:
 	err = errno;
@@ -148,6 +159,7 @@ const char *keep_hint(int err)
 	if (err == EWOULDBLOCK)
 		return "another container runs on it";
 	if (err == EACCES)
-		return "another user made it: run the stage as they did";
+		return "it, or a layer in it, is another user's or others may write it: "
+		       "give --keep a new path";
 	return NULL;
 }

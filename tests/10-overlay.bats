@@ -110,13 +110,37 @@ assert_image_unchanged() {
 	run stage10 -q --keep "$TEST_TMP/kept" true
 	[ "$status" -eq 125 ] || fail "in use: exit $status: $output"
 	[ "$output" = "stage10: --keep $TEST_TMP/kept: Resource temporarily unavailable (another container runs on it)" ] || fail "$output"
-	# Made under sudo, it is root's: another user's overlay would come up
-	# read-only, and the kernel would say so only in its log.
+	# Made under sudo, it is root's: not another user's to run on.
 	stop_stage
 	cp "$STAGE" "$TEST_TMP/stage10"
 	run bash -c 'cd "$1" && exec setpriv --reuid=65534 --regid=65534 --clear-groups ./stage10 -q -r image --keep kept true' bash "$TEST_TMP"
 	[ "$status" -eq 125 ] || fail "another user's: exit $status: $output"
-	[ "${lines[-1]}" = "stage10: --keep kept: Permission denied (another user made it: run the stage as they did)" ] || fail "$output"
+	[ "${lines[-1]}" = "stage10: --keep kept: Permission denied (it, or a layer in it, is another user's or others may write it: give --keep a new path)" ] ||
+		fail "$output"
+}
+
+# Under sudo the stage is root, whom W_OK never refuses: whose DIR is, and
+# who may write it, is what decides. A DIR another user made could hold what
+# the container runs, and its owner could swap a layer for a link to a host
+# directory between the stage's look and the child's mount.
+@test "stage10: --keep refuses a DIR, or a layer in it, that another user owns or others may write, and runs nothing" {
+	mkdir -m 0755 "$TEST_TMP/theirs" "$TEST_TMP/open" "$TEST_TMP/layer"
+	chown 65534:65534 "$TEST_TMP/theirs"
+	setpriv --reuid=65534 --regid=65534 --clear-groups mkdir -m 0755 "$TEST_TMP/theirs/k" \
+		"$TEST_TMP/theirs/k/upper" "$TEST_TMP/theirs/k/work" "$TEST_TMP/theirs/k/merged"
+	mkdir -m 0777 "$TEST_TMP/open/k"
+	mkdir -m 0755 "$TEST_TMP/open/k/upper" "$TEST_TMP/open/k/work" "$TEST_TMP/open/k/merged"
+	chmod 0777 "$TEST_TMP/open/k"
+	mkdir -m 0700 "$TEST_TMP/layer/k"
+	mkdir -m 0755 "$TEST_TMP/layer/k/upper" "$TEST_TMP/layer/k/work" "$TEST_TMP/layer/k/merged"
+	chown 65534:65534 "$TEST_TMP/layer/k/upper"
+	for dir in theirs/k open/k layer/k; do
+		run stage10 -q --keep "$TEST_TMP/$dir" sh -c 'echo ran >/ran'
+		[ "$status" -eq 125 ] || fail "$dir: exit $status: $output"
+		[ "$output" = "stage10: --keep $TEST_TMP/$dir: Permission denied (it, or a layer in it, is another user's or others may write it: give --keep a new path)" ] ||
+			fail "$dir: $output"
+		[ ! -e "$TEST_TMP/$dir/upper/ran" ] || fail "$dir: the container ran"
+	done
 }
 
 # The rootfs the child is born in (main()), but --keep DIR it walks to by
