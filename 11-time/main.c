@@ -748,16 +748,37 @@ static void bring_up_network(struct container *c)
 		die("child: close the netlink socket");
 }
 
+/* The offsets of the time namespace we are in, in ns: a new one starts with
+ * them, and those written replace them, each from the host's clock. Under
+ * `unshare --time --boottime 86400` they are not 0. */
+static void offsets_here(long long *monotonic, long long *boottime)
+{
+	char name[16];
+	long long sec;
+	long nsec;
+	FILE *file = fopen("/proc/self/timens_offsets", "re");
+
+	*monotonic = *boottime = 0;
+	while (file && fscanf(file, "%15s %lld %ld", name, &sec, &nsec) == 3)
+		*(strcmp(name, "boottime") == 0 ? boottime : monotonic) = sec * 1000000000LL + nsec;
+	if (file)
+		fclose(file);
+}
+
 /* One line of timens_offsets, "clock seconds nanoseconds" (0 to 1e9 - 1):
- * what takes the clock from what it reads now to uptime. */
-static int offset_line(char *line, size_t size, clockid_t clock, long uptime)
+ * what takes the clock from the host's, HERE less than it reads now, to
+ * uptime. */
+static int offset_line(char *line, size_t size, clockid_t clock, long uptime, long long here)
 {
 	struct timespec now;
+	long long offset;
 
 	if (clock_gettime(clock, &now) < 0)
 		return -1;
-	return snprintf(line, size, "%d %ld %ld\n", clock, uptime - now.tv_sec - (now.tv_nsec > 0),
-			(1000000000L - now.tv_nsec) % 1000000000L);
+	offset = uptime * 1000000000LL - (now.tv_sec * 1000000000LL + now.tv_nsec) + here;
+	return snprintf(line, size, "%d %lld %lld\n", clock,
+			offset / 1000000000LL - (offset % 1000000000LL < 0),
+			(offset % 1000000000LL + 1000000000LL) % 1000000000LL);
 }
 
 /*
@@ -775,15 +796,18 @@ static int offset_line(char *line, size_t size, clockid_t clock, long uptime)
 static void enter_time_namespace(long uptime)
 {
 	char offsets[96];
+	long long monotonic, boottime;
 	int fd, n;
 
+	offsets_here(&monotonic, &boottime);
 	if (unshare(CLONE_NEWTIME) < 0) {
 		warn("no time namespace (unshare: %s): the container runs with the host's clocks",
 		     strerror(errno));
 		return;
 	}
-	n = offset_line(offsets, sizeof(offsets), CLOCK_MONOTONIC, uptime);
-	if (n < 0 || offset_line(offsets + n, sizeof(offsets) - n, CLOCK_BOOTTIME, uptime) < 0)
+	n = offset_line(offsets, sizeof(offsets), CLOCK_MONOTONIC, uptime, monotonic);
+	if (n < 0 ||
+	    offset_line(offsets + n, sizeof(offsets) - n, CLOCK_BOOTTIME, uptime, boottime) < 0)
 		die("child: clock_gettime");
 	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, offsets, strlen(offsets)) < 0 || close(fd) < 0)

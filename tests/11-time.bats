@@ -63,6 +63,19 @@ offset_of() { awk -v clock="$2" '$1 == clock { print $2 }' "/proc/$1/timens_offs
 	[ "$status" -eq 125 ] || fail "--uptime -1: exit $status: $output"
 }
 
+# The stage in a time namespace of offsets of its own (unshare --time): a new
+# one starts with those, and the offsets written replace them - each counts
+# from the host's clocks, not from the clocks the stage reads.
+@test "stage11: started in a time namespace a day ahead, the container's uptime still starts near 0, or at --uptime" {
+	require_timens
+	run unshare --time --fork --boottime 86400 --monotonic 86400 "$STAGE" -q -r "$ROOTFS_DIR" cat /proc/uptime
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+	between 0 "${output%% *}" 3 || fail "the container's uptime is ${output%% *} s"
+	run unshare --time --fork --boottime 86400 --monotonic 86400 "$STAGE" -q -r "$ROOTFS_DIR" --uptime 1000 cat /proc/uptime
+	[ "$status" -eq 0 ] || fail "--uptime 1000: exit $status: $output"
+	between 1000 "${output%% *}" 1003 || fail "--uptime 1000: the container's uptime is ${output%% *} s"
+}
+
 @test "stage11: the time namespace is new, inside and from the host, and owned by the container's user namespace" {
 	require_timens
 	assert_new_namespaces "cgroup ipc mnt net pid user uts time"
