@@ -2,8 +2,8 @@
  * Stage 06: a root filesystem of the container's own. The child mounts what
  * the new root needs - a /dev with a handful of devices, its proc, a
  * read-only sysfs - into the rootfs while the host's files are in reach, and
- * switches to it: by pivot_root (the default), which leaves nothing of the
- * host reachable from inside; or by chroot (--chroot), to compare, which
+ * switches to it: by pivot_root (the default), which leaves no path of the
+ * host's reachable from inside; or by chroot (--chroot), to compare, which
  * changes only this process's idea of "/" - the mount namespace's root is
  * still the host's, as nsenter -m shows, and a root process can walk out.
  *
