@@ -753,16 +753,19 @@ static void bring_up_network(struct container *c)
  * `unshare --time --boottime 86400` they are not 0. */
 static void offsets_here(long long *monotonic, long long *boottime)
 {
-	char name[16];
-	long long sec;
-	long nsec;
+	char line[64], *end;
 	FILE *file = fopen("/proc/self/timens_offsets", "re");
 
 	*monotonic = *boottime = 0;
-	while (file && fscanf(file, "%15s %lld %ld", name, &sec, &nsec) == 3)
-		*(strcmp(name, "boottime") == 0 ? boottime : monotonic) = sec * 1000000000LL + nsec;
-	if (file)
-		fclose(file);
+	/* "boottime  86400  0": the clock, seconds, nanoseconds. */
+	while (file && fgets(line, sizeof(line), file)) {
+		long long *offset = strncmp(line, "boottime", 8) == 0 ? boottime : monotonic;
+		long long sec = strtoll(line + strcspn(line, " "), &end, 10);
+
+		*offset = sec * 1000000000LL + strtol(end, NULL, 10);
+	}
+	if (file && fclose(file) != 0)
+		*monotonic = *boottime = 0;
 }
 
 /* One line of timens_offsets, "clock seconds nanoseconds" (0 to 1e9 - 1):

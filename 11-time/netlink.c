@@ -118,7 +118,8 @@ static int nl_talk(int sock, struct nl_request *req)
 		}
 		/* n stays signed: NLMSG_NEXT() takes a padded length off it, and a
 		 * last message cut short must leave it below zero, not wrap. */
-		for (struct nlmsghdr *msg = &answer.hdr; NLMSG_OK(msg, n); msg = NLMSG_NEXT(msg, n)) {
+		for (struct nlmsghdr *msg = &answer.hdr; NLMSG_OK(msg, n);
+		     msg = NLMSG_NEXT(msg, n)) {
 			struct nlmsgerr *err = NLMSG_DATA(msg);
 
 			if (msg->nlmsg_seq != req->hdr.nlmsg_seq || msg->nlmsg_type != NLMSG_ERROR)

@@ -33,7 +33,7 @@ expected() { # n probe
 			rootfs:"change a file of root's" memory:"raise its own memory"; do
 			row=$(grep -F "${probe#*:}" <<<"$output")
 			read -r s u < <(expected "$n" "${probe%%:*}")
-			[[ $row =~ [[:space:]]$s[[:space:]]+$u[[:space:]] ]] ||
+			[[ $row =~ [[:space:]]${s}[[:space:]]+${u}[[:space:]] ]] ||
 				fail "stage $n, ${probe%%:*}: expected '$s $u' under sudo and without: $row"
 		done
 		# The table on the page is tools/reach's output (docs.bats keeps it so).
