@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "../stage.h"
@@ -282,22 +283,32 @@ static void make_mounts_private(void)
  * directory, so mount it on itself, then go onto it. We stand in it already
  * (main() says why): "." onto ".". But "." still names the directory under
  * the new mount - a path steps onto a mount only on its way in - so "dev/.."
- * goes back up onto it. From here on the child
+ * goes back up onto it: dev, which every rootfs has for mount_dev(). Unless
+ * the image made dev a link, to lead us anywhere: so it must be the same
+ * directory again. From here on the child
  * reaches the rootfs by relative paths (dev, proc) and the host by absolute
  * ones (/dev/null), until the switch. chroot() needs no mount point, but the
  * same steps for both keep the comparison to the one call that differs.
  */
 static void enter_rootfs(const char *rootfs)
 {
-	if (mount(".", ".", NULL, MS_BIND | MS_REC, NULL) < 0)
-		die_hint(errno == EACCES
-				 ? "to another owner's rootfs, root inside is others: chmod o+rx it"
-				 : NULL,
-			 "child: bind the rootfs %s onto itself", rootfs);
-	if (chdir("dev/..") < 0)
+	struct stat under, over;
+
+	if (stat(".", &under) < 0 || mount(".", ".", NULL, MS_BIND | MS_REC, NULL) < 0)
+		die_hint(
+			errno == EACCES
+				? "under sudo, root inside is 'others' to another user's rootfs: chmod o+rx it"
+				: NULL,
+			"child: bind the rootfs %s onto itself", rootfs);
+	if (chdir("dev/..") < 0 || stat(".", &over) < 0)
 		die_hint(errno == ENOENT ? "the rootfs needs /dev, /proc and /sys directories"
 					 : NULL,
 			 "child: step onto the rootfs's new mount (chdir dev/..)");
+	if (over.st_dev != under.st_dev || over.st_ino != under.st_ino) {
+		errno = ELOOP;
+		die_hint("its dev must be a directory, not a link", "child: chdir dev/.. in %s",
+			 rootfs);
+	}
 }
 
 /*

@@ -320,22 +320,32 @@ static void make_mounts_private(void)
  * directory, so mount it on itself, then go onto it. We stand in it already
  * (main() says why): "." onto ".". But "." still names the directory under
  * the new mount - a path steps onto a mount only on its way in - so "dev/.."
- * goes back up onto it. From here on the child
+ * goes back up onto it: dev, which every rootfs has for mount_dev(). Unless
+ * the image made dev a link, to lead us anywhere: so it must be the same
+ * directory again. From here on the child
  * reaches the rootfs by relative paths (dev, proc) and the host by absolute
  * ones (/dev/null), until the switch. chroot() needs no mount point, but the
  * same steps for both keep the comparison to the one call that differs.
  */
 static void enter_rootfs(const char *rootfs)
 {
-	if (mount(".", ".", NULL, MS_BIND | MS_REC, NULL) < 0)
-		die_hint(errno == EACCES
-				 ? "to another owner's rootfs, root inside is others: chmod o+rx it"
-				 : NULL,
-			 "child: bind the rootfs %s onto itself", rootfs);
-	if (chdir("dev/..") < 0)
+	struct stat under, over;
+
+	if (stat(".", &under) < 0 || mount(".", ".", NULL, MS_BIND | MS_REC, NULL) < 0)
+		die_hint(
+			errno == EACCES
+				? "under sudo, root inside is 'others' to another user's rootfs: chmod o+rx it"
+				: NULL,
+			"child: bind the rootfs %s onto itself", rootfs);
+	if (chdir("dev/..") < 0 || stat(".", &over) < 0)
 		die_hint(errno == ENOENT ? "the rootfs needs /dev, /proc and /sys directories"
 					 : NULL,
 			 "child: step onto the rootfs's new mount (chdir dev/..)");
+	if (over.st_dev != under.st_dev || over.st_ino != under.st_ino) {
+		errno = ELOOP;
+		die_hint("its dev must be a directory, not a link", "child: chdir dev/.. in %s",
+			 rootfs);
+	}
 }
 
 /*
@@ -582,13 +592,14 @@ static int write_limits(struct container *c)
  * then on, its children born there. */
 static void limit_child(struct container *c, pid_t child)
 {
-	int count = c->cgroup_v2 ? 1 : CONTROLLERS;
+	int count = c->cgroup_v2 ? 1 : CONTROLLERS, made;
 
 	for (int i = 0; i < count; i++) {
-		if (cg_make(c->cgroup_v2 ? NULL : controller_names[i],
-			    program_invocation_short_name, cgroup_dir[i], PATH_MAX) == 0)
+		made = cg_make(c->cgroup_v2 ? NULL : controller_names[i],
+			       program_invocation_short_name, cgroup_dir[i], PATH_MAX);
+		if (made == 0)
 			continue;
-		if (errno != EACCES)
+		if (made < 0)
 			die_in_setup(child, "parent: make the cgroup", NULL);
 		remove_cgroups();
 		warn("no cgroup here that uid %ld can write: the container runs without limits",

@@ -86,7 +86,18 @@ stage7_as_nobody() { as_nobody "$TEST_TMP/stage7" -r "$TEST_TMP/rootfs" "$@"; }
 	chmod 0700 "$TEST_TMP/rootfs"
 	run "$TEST_TMP/stage7" -q -r "$TEST_TMP/rootfs" true
 	[ "$status" -eq 125 ] || fail "exit $status: $output"
-	[ "$output" = "stage7: child: bind the rootfs $TEST_TMP/rootfs onto itself: Permission denied (to another owner's rootfs, root inside is others: chmod o+rx it)" ] ||
+	[ "$output" = "stage7: child: bind the rootfs $TEST_TMP/rootfs onto itself: Permission denied (under sudo, root inside is 'others' to another user's rootfs: chmod o+rx it)" ] ||
+		fail "$output"
+}
+
+# "dev/.." is the image's path: a dev that is a link out of the rootfs would
+# lead the child anywhere - to the host's /, which --chroot would then keep.
+@test "stage7: a rootfs whose dev is a link out of it is refused with 125, and nothing runs" {
+	rm -r "$TEST_TMP/rootfs/dev"
+	ln -s / "$TEST_TMP/rootfs/dev"
+	run "$TEST_TMP/stage7" -q -r "$TEST_TMP/rootfs" --chroot sh -c 'echo ran; ls /'
+	[ "$status" -eq 125 ] || fail "exit $status: $output"
+	[ "$output" = "stage7: child: chdir dev/.. in $TEST_TMP/rootfs: Too many levels of symbolic links (its dev must be a directory, not a link)" ] ||
 		fail "$output"
 }
 
