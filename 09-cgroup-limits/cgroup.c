@@ -146,12 +146,47 @@ static int remove_one(const char *dir)
 	return -1;
 }
 
+/* Down from PATH, by the first cgroup below each, to one with none below:
+ * its path appended to PATH. */
+static void go_deepest(char path[], size_t size)
+{
+	for (int found = 1; found;) {
+		size_t len = strlen(path);
+		DIR *listing = opendir(path);
+		struct dirent *entry;
+
+		found = 0;
+		while (listing && !found && (entry = readdir(listing)))
+			found = entry->d_type == DT_DIR && strcmp(entry->d_name, ".") != 0 &&
+				strcmp(entry->d_name, "..") != 0 &&
+				snprintf(path + len, size - len, "/%s", entry->d_name) <
+					(int)(size - len);
+		if (listing)
+			closedir(listing);
+	}
+}
+
+/* DIR and every cgroup below it, the deepest first: root inside may have
+ * made some in its leaf. KILL, for ours: what is left in them too; else, for
+ * another stage's, rmdir() alone, and a busy one stops it. */
+static int remove_tree(const char *dir, int kill)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s", dir);
+	for (;;) {
+		go_deepest(path, sizeof(path));
+		if ((kill ? remove_one(path) : rmdir(path)) < 0 && errno != ENOENT)
+			return -1;
+		if (strlen(path) <= strlen(dir))
+			return 0;
+		*strrchr(path, '/') = '\0';
+	}
+}
+
 int cg_remove(const char *dir)
 {
-	char leaf[PATH_MAX];
-
-	snprintf(leaf, sizeof(leaf), "%s/%s", dir, CG_LEAF);
-	return remove_one(leaf) < 0 || remove_one(dir) < 0 ? -1 : 0;
+	return remove_tree(dir, 1);
 }
 
 /*
@@ -182,10 +217,8 @@ static void sweep(const char *parent, const char *prefix)
 		/* Alive, even as another user's (EPERM): not ours to remove. */
 		if (pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/%s", parent, entry->d_name, CG_LEAF);
-		rmdir(path);
 		snprintf(path, sizeof(path), "%s/%s", parent, entry->d_name);
-		rmdir(path);
+		remove_tree(path, 0);
 	}
 	closedir(dir);
 }
@@ -223,10 +256,8 @@ int cg_make(const char *controller, const char *prefix, char dir[], size_t size)
 	int err;
 
 	dir[0] = '\0';
-	if (cg_parent(controller, parent, sizeof(parent)) < 0) {
-		errno = EACCES;
-		return -1;
-	}
+	if (cg_parent(controller, parent, sizeof(parent)) < 0)
+		return 1;
 	sweep(parent, prefix);
 	if (!controller && hand_down_controllers(parent) < 0)
 		return -1;

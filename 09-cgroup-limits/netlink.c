@@ -225,10 +225,12 @@ int ipv6_off(const char *name)
 	int fd;
 	ssize_t n;
 
+	if (access("/proc/sys/net/ipv6", F_OK) < 0)
+		return errno == ENOENT ? 0 : -1;
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
+		return -1;
 	n = write(fd, "1", 1);
 	if (close(fd) < 0 || n < 0)
 		return -1;

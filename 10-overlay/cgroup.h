@@ -17,8 +17,8 @@ __attribute__((format(printf, 3, 4))) int cg_write(const char *dir, const char *
 int cg_own(const char *controller, char path[], size_t size, char controllers[], size_t csize);
 
 /* The cgroup below ours that the container runs in: the root of its cgroup
- * namespace, all it sees of cgroups. The limits sit on ours, one level up,
- * beyond its sight - and beyond a cgroup filesystem it mounts itself. */
+ * namespace in each hierarchy it is moved in. The limits sit on ours, one
+ * level up, beyond its sight - and beyond a cgroup filesystem it mounts. */
 #define CG_LEAF "container"
 
 /*
@@ -29,13 +29,15 @@ int cg_own(const char *controller, char path[], size_t size, char controllers[],
  * in it cannot hand controllers down (the no-internal-processes rule), and
  * the root alone is exempt. First the cgroups of stages that died go. On
  * v2, the parent hands down what it has of memory, pids and cpu: systemd
- * before v252 delegates memory and pids alone. -1 with errno; EACCES when
- * nothing on the way is ours to write. DIR is "" unless we made it.
+ * before v252 delegates memory and pids alone. 0 when made; 1, with
+ * nothing made, when no cgroup on the way is ours to write; -1 with errno.
+ * DIR is "" unless we made it.
  */
 int cg_make(const char *controller, const char *prefix, char dir[], size_t size);
 
-/* DIR and its leaf, gone: whatever is left in them killed, then rmdir()
- * until the kernel has let go of the dead. -1 with errno when they will not go. */
+/* DIR and every cgroup below it, its leaf and what root inside made there,
+ * gone, the deepest first: whatever is left in them killed, then rmdir()
+ * until the kernel has let go of the dead. -1 with errno when one will not go. */
 int cg_remove(const char *dir);
 
 #define CPU_PERIOD 100000 /* us: the kernel's default period, and docker's */

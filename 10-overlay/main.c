@@ -339,10 +339,11 @@ static void enter_overlay(struct container *c)
 	char options[128];
 
 	if (image < 0)
-		die_hint(errno == EACCES
-				 ? "to another owner's rootfs, root inside is others: chmod o+rx it"
-				 : NULL,
-			 "child: open the rootfs %s", c->rootfs);
+		die_hint(
+			errno == EACCES
+				? "under sudo, root inside is 'others' to another user's rootfs: chmod o+rx it"
+				: NULL,
+			"child: open the rootfs %s", c->rootfs);
 	if (c->keep) {
 		if (keep_enter(c->keep_fd, c->keep) < 0)
 			die_hint(errno == EACCES ? "under sudo, root inside is uid 0 alone, and "
@@ -618,13 +619,14 @@ static int write_limits(struct container *c)
  * then on, its children born there. */
 static void limit_child(struct container *c, pid_t child)
 {
-	int count = c->cgroup_v2 ? 1 : CONTROLLERS;
+	int count = c->cgroup_v2 ? 1 : CONTROLLERS, made;
 
 	for (int i = 0; i < count; i++) {
-		if (cg_make(c->cgroup_v2 ? NULL : controller_names[i],
-			    program_invocation_short_name, cgroup_dir[i], PATH_MAX) == 0)
+		made = cg_make(c->cgroup_v2 ? NULL : controller_names[i],
+			       program_invocation_short_name, cgroup_dir[i], PATH_MAX);
+		if (made == 0)
 			continue;
-		if (errno != EACCES)
+		if (made < 0)
 			die_in_setup(child, "parent: make the cgroup", NULL);
 		remove_cgroups();
 		warn("no cgroup here that uid %ld can write: the container runs without limits",

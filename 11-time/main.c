@@ -353,10 +353,11 @@ static void enter_overlay(struct container *c)
 	char options[128];
 
 	if (image < 0)
-		die_hint(errno == EACCES
-				 ? "to another owner's rootfs, root inside is others: chmod o+rx it"
-				 : NULL,
-			 "child: open the rootfs %s", c->rootfs);
+		die_hint(
+			errno == EACCES
+				? "under sudo, root inside is 'others' to another user's rootfs: chmod o+rx it"
+				: NULL,
+			"child: open the rootfs %s", c->rootfs);
 	if (c->keep) {
 		if (keep_enter(c->keep_fd, c->keep) < 0)
 			die_hint(errno == EACCES ? "under sudo, root inside is uid 0 alone, and "
@@ -632,13 +633,14 @@ static int write_limits(struct container *c)
  * then on, its children born there. */
 static void limit_child(struct container *c, pid_t child)
 {
-	int count = c->cgroup_v2 ? 1 : CONTROLLERS;
+	int count = c->cgroup_v2 ? 1 : CONTROLLERS, made;
 
 	for (int i = 0; i < count; i++) {
-		if (cg_make(c->cgroup_v2 ? NULL : controller_names[i],
-			    program_invocation_short_name, cgroup_dir[i], PATH_MAX) == 0)
+		made = cg_make(c->cgroup_v2 ? NULL : controller_names[i],
+			       program_invocation_short_name, cgroup_dir[i], PATH_MAX);
+		if (made == 0)
 			continue;
-		if (errno != EACCES)
+		if (made < 0)
 			die_in_setup(child, "parent: make the cgroup", NULL);
 		remove_cgroups();
 		warn("no cgroup here that uid %ld can write: the container runs without limits",
@@ -750,7 +752,8 @@ static void bring_up_network(struct container *c)
 
 /* The offsets of the time namespace we are in, in ns: a new one starts with
  * them, and those written replace them, each from the host's clock. Under
- * `unshare --time --boottime 86400` they are not 0. */
+ * `unshare --time --boottime 86400` they are not 0. The file shows those of
+ * time_for_children, which is ours until we unshare. */
 static void offsets_here(long long *monotonic, long long *boottime)
 {
 	char line[64], *end;
@@ -779,6 +782,7 @@ static int offset_line(char *line, size_t size, clockid_t clock, long uptime, lo
 	if (clock_gettime(clock, &now) < 0)
 		return -1;
 	offset = uptime * 1000000000LL - (now.tv_sec * 1000000000LL + now.tv_nsec) + here;
+	/* Whole seconds rounded down, so that the nanoseconds are never negative. */
 	return snprintf(line, size, "%d %lld %lld\n", clock,
 			offset / 1000000000LL - (offset % 1000000000LL < 0),
 			(offset % 1000000000LL + 1000000000LL) % 1000000000LL);

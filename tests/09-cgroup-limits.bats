@@ -84,9 +84,10 @@ host_cgroup() { stage_cgroups | grep "/stage9-$1\$" | { if [ -n "$V2" ]; then ca
 	mount=(mount -t cgroup -o memory none /tmp/m)
 	[ -z "$V2" ] || mount=(mount -t cgroup2 none /tmp/m)
 	start_stage 9 -r "$ROOTFS_DIR" --memory 64M sh -c 'mount -t tmpfs tmpfs /tmp && mkdir /tmp/m && "$@" &&
-		for f in memory.max memory.memsw.limit_in_bytes memory.limit_in_bytes; do
+		echo mounted && for f in memory.max memory.memsw.limit_in_bytes memory.limit_in_bytes; do
 			[ ! -e /tmp/m/$f ] || echo -1 >/tmp/m/$f || echo max >/tmp/m/$f; done; exec sleep 1000' sh "${mount[@]}"
 	wait_until command_is "$CHILD" sleep
+	grep -qx mounted "$TEST_TMP/out" || fail "root inside could not mount its cgroups: $(cat "$TEST_TMP/out")"
 	memory=$(host_cgroup "$STAGE_PID" memory)
 	limit=$memory/memory.limit_in_bytes
 	[ -z "$V2" ] || limit=$memory/memory.max
@@ -121,6 +122,17 @@ host_cgroup() { stage_cgroups | grep "/stage9-$1\$" | { if [ -n "$V2" ]; then ca
 
 # Its container dies with it (PR_SET_PDEATHSIG): the cgroups it leaves are
 # empty, and the next start's sweep removes them with rmdir alone.
+# Under sudo, root inside owns its leaf: with a cgroup filesystem of its own,
+# mounted read-write, it makes cgroups there. They go with the stage's.
+@test "stage9: cgroups root inside made below its own go when the stage returns" {
+	mount=(mount -t cgroup -o pids none /tmp/m)
+	[ -z "$V2" ] || mount=(mount -t cgroup2 none /tmp/m)
+	run stage9 -q sh -c 'mount -t tmpfs tmpfs /tmp && mkdir /tmp/m && "$@" && mkdir -p /tmp/m/a/b && echo made' \
+		sh "${mount[@]}"
+	[ "$status" -eq 0 ] && [ "$output" = made ] || fail "exit $status: $output"
+	[ "$(stage_cgroups)" = "$HOST_CGROUPS" ] || fail "left: $(stage_cgroups)"
+}
+
 @test "stage9: after kill -9 of the stage, the next start removes the cgroups it left" {
 	start_stage 9 -r "$ROOTFS_DIR" sleep 1000
 	dead=$STAGE_PID dead_child=$CHILD
@@ -192,12 +204,23 @@ host_cgroup() { stage_cgroups | grep "/stage9-$1\$" | { if [ -n "$V2" ]; then ca
 		! grep -qw "$controller" "$SCRATCH_CGROUP/cgroup.controllers" ||
 			echo "+$controller" >"$SCRATCH_CGROUP/cgroup.subtree_control"
 	done
-	run bash -c 'echo $$ >"$1/delegated/cgroup.procs" && exec unshare --cgroup --mount sh -c \
+	bash -c 'echo $$ >"$1/delegated/cgroup.procs" && exec unshare --cgroup --mount sh -c \
 		"mount -t cgroup2 none /sys/fs/cgroup && mkdir /sys/fs/cgroup/inner &&
-		 echo \$\$ >/sys/fs/cgroup/inner/cgroup.procs && exec \"\$0\" -q -r \"\$1\" true" "$2" "$3"' \
-		bash "$SCRATCH_CGROUP" "$STAGE" "$ROOTFS_DIR"
-	[ "$status" -eq 0 ] || fail "exit $status: $output"
-	[[ $output == "stage9: no limit on "*cpu*": no such controller here is ours to use" ]] || fail "$output"
+		 echo \$\$ >/sys/fs/cgroup/inner/cgroup.procs && exec \"\$0\" -q -r \"\$1\" --pids 33 sleep 1000" "$2" "$3"' \
+		bash "$SCRATCH_CGROUP" "$STAGE" "$ROOTFS_DIR" >"$TEST_TMP/out" 2>&1 3>&- &
+	STAGE_PID=$!
+	wait_until has_child "$STAGE_PID"
+	CHILD=$(first_child_of "$STAGE_PID")
+	wait_until command_is "$CHILD" sleep
+	[[ $(cat "$TEST_TMP/out") == "stage9: no limit on "*cpu*": no such controller here is ours to use" ]] ||
+		fail "$(cat "$TEST_TMP/out")"
+	ours=$(ls -d "$SCRATCH_CGROUP"/delegated/stage9-*)
+	[ ! -e "$ours/cpu.max" ] || fail "a cpu limit after all: $(cat "$ours/cpu.max")"
+	# Where pids was handed down (v2 with every controller), its limit holds.
+	! grep -qw pids "$SCRATCH_CGROUP/delegated/cgroup.controllers" || [ "$(cat "$ours/pids.max")" = 33 ] ||
+		fail "pids.max: $(cat "$ours/pids.max")"
+	kill -KILL "$CHILD"
+	wait_stage
 }
 
 @test "stage9: as an ordinary user with no cgroup to write, it runs without limits, and says so" {
