@@ -9,7 +9,8 @@
  * DIR, made with its three directories - upper, work and merged - if it does
  * not exist; if it does, it must hold those and nothing else (EEXIST), so
  * that nothing of the user's is written into, and it and each of them must
- * be ours alone: our euid's, and no one else's to write (EACCES).
+ * be ours alone: our euid's, and no one else's to write; DIR no one else's
+ * to enter either (EACCES).
  * Locked first (EWOULDBLOCK: in use): two overlays on one upper layer would
  * corrupt it, and the kernel only warns. Returns the lock, a descriptor of
  * DIR to keep open, and to go into, while the container runs. (A kill -9

@@ -70,10 +70,12 @@ static int is_layer(int dir, const char *name)
 
 /* Ours alone: our euid's, which may write it, and no one else may. Else
  * another user could plant what the container runs, or swap a layer for a
- * link to a host directory between our look and the child's mount. */
-static int ours_alone(const struct stat *st)
+ * link to a host directory between our look and the child's mount. DIR
+ * itself is closed to all others (0700, as make_layers() makes it): under
+ * sudo the upper layer holds files of the host's root, set-user-ID ones too. */
+static int ours_alone(const struct stat *st, mode_t closed)
 {
-	return st->st_uid == geteuid() && (st->st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == S_IWUSR;
+	return st->st_uid == geteuid() && (st->st_mode & S_IWUSR) && !(st->st_mode & closed);
 }
 
 /* Does DIR hold the layers and nothing else? -1 with errno if unreadable. */
@@ -126,10 +128,11 @@ int keep_open(const char *dir)
 	}
 	/* Root's W_OK is always yes: the owner and the modes say whose it is. */
 	errno = EACCES;
-	if (fstat(fd, &st) < 0 || !ours_alone(&st))
+	if (fstat(fd, &st) < 0 || !ours_alone(&st, S_IRWXG | S_IRWXO))
 		goto fail;
 	for (size_t i = 0; i < LAYERS; i++)
-		if (fstatat(fd, layers[i], &st, AT_SYMLINK_NOFOLLOW) < 0 || !ours_alone(&st))
+		if (fstatat(fd, layers[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !ours_alone(&st, S_IWGRP | S_IWOTH))
 			goto fail;
 	return fd;
 fail:
@@ -159,7 +162,7 @@ const char *keep_hint(int err)
 	if (err == EWOULDBLOCK)
 		return "another container runs on it";
 	if (err == EACCES)
-		return "it, or a layer in it, is another user's or others may write it: "
+		return "it and its layers must be yours, and it closed to others (0700): "
 		       "give --keep a new path";
 	return NULL;
 }

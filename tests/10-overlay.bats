@@ -115,7 +115,7 @@ assert_image_unchanged() {
 	cp "$STAGE" "$TEST_TMP/stage10"
 	run bash -c 'cd "$1" && exec setpriv --reuid=65534 --regid=65534 --clear-groups ./stage10 -q -r image --keep kept true' bash "$TEST_TMP"
 	[ "$status" -eq 125 ] || fail "another user's: exit $status: $output"
-	[ "${lines[-1]}" = "stage10: --keep kept: Permission denied (it, or a layer in it, is another user's or others may write it: give --keep a new path)" ] ||
+	[ "${lines[-1]}" = "stage10: --keep kept: Permission denied (it and its layers must be yours, and it closed to others (0700): give --keep a new path)" ] ||
 		fail "$output"
 }
 
@@ -123,8 +123,8 @@ assert_image_unchanged() {
 # who may write it, is what decides. A DIR another user made could hold what
 # the container runs, and its owner could swap a layer for a link to a host
 # directory between the stage's look and the child's mount.
-@test "stage10: --keep refuses a DIR, or a layer in it, that another user owns or others may write, and runs nothing" {
-	mkdir -m 0755 "$TEST_TMP/theirs" "$TEST_TMP/open" "$TEST_TMP/layer"
+@test "stage10: --keep refuses a DIR, or a layer in it, that another user owns or others may write or enter, and runs nothing" {
+	mkdir -m 0755 "$TEST_TMP/theirs" "$TEST_TMP/open" "$TEST_TMP/layer" "$TEST_TMP/wide"
 	chown 65534:65534 "$TEST_TMP/theirs"
 	setpriv --reuid=65534 --regid=65534 --clear-groups mkdir -m 0755 "$TEST_TMP/theirs/k" \
 		"$TEST_TMP/theirs/k/upper" "$TEST_TMP/theirs/k/work" "$TEST_TMP/theirs/k/merged"
@@ -134,10 +134,13 @@ assert_image_unchanged() {
 	mkdir -m 0700 "$TEST_TMP/layer/k"
 	mkdir -m 0755 "$TEST_TMP/layer/k/upper" "$TEST_TMP/layer/k/work" "$TEST_TMP/layer/k/merged"
 	chown 65534:65534 "$TEST_TMP/layer/k/upper"
-	for dir in theirs/k open/k layer/k; do
+	# Root's, but open to others: what the container's root writes, set-user-ID
+	# files among it, others could run.
+	mkdir -m 0755 "$TEST_TMP/wide/k" "$TEST_TMP/wide/k/upper" "$TEST_TMP/wide/k/work" "$TEST_TMP/wide/k/merged"
+	for dir in theirs/k open/k layer/k wide/k; do
 		run stage10 -q --keep "$TEST_TMP/$dir" sh -c 'echo ran >/ran'
 		[ "$status" -eq 125 ] || fail "$dir: exit $status: $output"
-		[ "$output" = "stage10: --keep $TEST_TMP/$dir: Permission denied (it, or a layer in it, is another user's or others may write it: give --keep a new path)" ] ||
+		[ "$output" = "stage10: --keep $TEST_TMP/$dir: Permission denied (it and its layers must be yours, and it closed to others (0700): give --keep a new path)" ] ||
 			fail "$dir: $output"
 		[ ! -e "$TEST_TMP/$dir/upper/ran" ] || fail "$dir: the container ran"
 	done
