@@ -205,10 +205,13 @@ host_cgroup() { stage_cgroups | grep "/stage9-$1\$" | { if [ -n "$V2" ]; then ca
 			echo "+$controller" >"$SCRATCH_CGROUP/cgroup.subtree_control"
 	done
 	bash -c 'echo $$ >"$1/delegated/cgroup.procs" && exec unshare --cgroup --mount sh -c \
-		"mount -t cgroup2 none /sys/fs/cgroup && mkdir /sys/fs/cgroup/inner &&
+		"mount -t tmpfs tmpfs /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && mkdir /sys/fs/cgroup/inner &&
 		 echo \$\$ >/sys/fs/cgroup/inner/cgroup.procs && exec \"\$0\" -q -r \"\$1\" --pids 33 sleep 1000" "$2" "$3"' \
 		bash "$SCRATCH_CGROUP" "$STAGE" "$ROOTFS_DIR" >"$TEST_TMP/out" 2>&1 3>&- &
 	STAGE_PID=$!
+	# The same pid runs bash, unshare, sh (whose mount has a moment as its
+	# child), and then the stage.
+	wait_until command_is "$STAGE_PID" stage9
 	wait_until has_child "$STAGE_PID"
 	CHILD=$(first_child_of "$STAGE_PID")
 	wait_until command_is "$CHILD" sleep
