@@ -9,8 +9,8 @@ teardown() { teardown_stage; }
 
 @test "stage1: the command runs, with the stage's stdin and stdout" {
 	run sh -c 'echo hello | "$1" -q cat' sh "$STAGE"
-	[ "$status" -eq 0 ]
-	[ "$output" = hello ]
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+	same "$output" hello
 }
 
 @test "stage1: the command is a child of the stage, with a pid of the host's" {

@@ -8,7 +8,7 @@ teardown() { teardown_stage; }
 
 @test "stage5: ps inside lists the container's processes and nothing else" {
 	run "$STAGE" -q ps -e -o pid=,comm=
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
 	[ "$(echo $output)" = "1 ps" ] || fail "ps inside listed: $output"
 }
 
@@ -27,7 +27,7 @@ teardown() { teardown_stage; }
 
 @test "stage5: the container's proc is mounted nosuid, nodev and noexec" {
 	run "$STAGE" -q sh -c "grep ' /proc .* - proc ' /proc/self/mountinfo | tail -n 1"
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
 	for flag in nosuid nodev noexec; do
 		[[ $output == *"$flag"* ]] || fail "no $flag: $output"
 	done
@@ -53,15 +53,15 @@ teardown() { teardown_stage; }
 
 @test "stage5: the host's mount table is the same before and after, also after a failed start" {
 	run "$STAGE" -q true
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
 	capture "$STAGE" -q /no/such/command
-	[ "$status" -eq 127 ]
+	[ "$status" -eq 127 ] || fail "exit $status: $output"
 	[ "$(cat /proc/self/mountinfo)" = "$HOST_MOUNTS" ] || fail "the host's mount table changed"
 	[ -e "/proc/$$/status" ]
 }
 
 @test "stage5: the hostname and pid 1 still hold" {
 	run "$STAGE" -q sh -c 'echo "$(hostname) $$"'
-	[ "$status" -eq 0 ]
-	[ "$output" = "container 1" ]
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+	same "$output" "container 1"
 }

@@ -22,13 +22,13 @@ stage6() { "$STAGE" -r "$ROOTFS_DIR" "$@"; }
 @test "stage6: / inside is the rootfs, and a file on the host's / is not there" {
 	touch "$HOST_MARKER"
 	run stage6 -q sh -c "ls /; if test -e $HOST_MARKER; then echo 'host file visible'; fi"
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
 	[ "$output" = "$(ls "$ROOTFS_DIR")" ] || fail "ls / inside: $output"
 }
 
 @test "stage6: under pivot_root no mount inside is the old root's" {
 	run stage6 -q cat /proc/self/mountinfo
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
 	targets=$(awk '{ print $5 }' <<<"$output" | sort | tr '\n' ' ')
 	[ "$targets" = "/ /dev /dev/full /dev/null /dev/random /dev/tty /dev/urandom /dev/zero /proc /sys " ] ||
 		fail "mounts inside: $targets"
@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 
 @test "stage6: /dev holds a few devices, /proc is the container's, /sys is read-only" {
 	run stage6 -q sh -c 'ls /dev; ps -o pid= | wc -l; grep " /sys " /proc/self/mountinfo | cut -d" " -f6 | cut -d, -f1'
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
 	# ps, wc and sh: the container's three processes, and nothing of the host's
 	[ "$(echo $output)" = "fd full null random stderr stdin stdout tty urandom zero 3 ro" ] || fail "$output"
 }
@@ -96,13 +96,13 @@ int main(int argc, char **argv)
 	[ -x "$ROOT/rootfs/bin/sh" ] || fail "no $ROOT/rootfs: run make rootfs"
 	cd "$TEST_TMP"
 	run "$STAGE" -q sh -c 'test -e /etc/stage-rootfs && echo found'
-	[ "$output" = found ]
+	same "$output" found
 }
 
 @test "stage6: a missing rootfs is 125, naming it, with the make rootfs hint" {
 	run "$STAGE" -q -r "$TEST_TMP/none" true
-	[ "$status" -eq 125 ]
-	[ "$output" = "stage6: rootfs $TEST_TMP/none: No such file or directory (run 'make rootfs' first)" ]
+	[ "$status" -eq 125 ] || fail "exit $status: $output"
+	same "$output" "stage6: rootfs $TEST_TMP/none: No such file or directory (run 'make rootfs' first)"
 }
 
 # ipcmk is on the host, not in the rootfs: the container's own execvp()
@@ -112,12 +112,12 @@ int main(int argc, char **argv)
 	[ ! -e "$ROOTFS_DIR/usr/bin/ipcmk" ] && [ ! -e "$ROOTFS_DIR/bin/ipcmk" ]
 	capture "$STAGE" -q -r "$ROOTFS_DIR" ipcmk
 	[ "$status" -eq 127 ] || fail "exit $status: $output"
-	[ "$output" = "stage6: cannot run 'ipcmk': No such file or directory" ] || fail "$output"
+	same "$output" "stage6: cannot run 'ipcmk': No such file or directory"
 	[ "$(cat /proc/self/mountinfo)" = "$HOST_MOUNTS" ] || fail "the host's mount table changed"
 }
 
 @test "stage6: the hostname and pid 1 still hold" {
 	run stage6 -q sh -c 'echo "$(hostname) $$"'
-	[ "$status" -eq 0 ]
-	[ "$output" = "container 1" ]
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+	same "$output" "container 1"
 }

@@ -52,12 +52,12 @@ stage7_as_nobody() { as_nobody "$TEST_TMP/stage7" -r "$TEST_TMP/rootfs" "$@"; }
 	[ "$status" -ne 0 ] || fail "the write succeeded: $output"
 	[ "${lines[0]}" = 65534 ] || fail "$output" # the unmapped host root shows as the overflow uid
 	[[ $output == *"Permission denied"* ]] || fail "$output"
-	[ "$(cat "$TEST_TMP/rootfs/etc/passwd")" = "$before" ]
+	same "$(cat "$TEST_TMP/rootfs/etc/passwd")" "$before"
 }
 
 @test "stage7: as nobody, the command's exit status is the stage's" {
 	run stage7_as_nobody -q sh -c 'exit 7'
-	[ "$status" -eq 7 ]
+	[ "$status" -eq 7 ] || fail "exit $status: $output"
 }
 
 # The limit set inside a throwaway user namespace of the test's own: the
@@ -67,16 +67,14 @@ stage7_as_nobody() { as_nobody "$TEST_TMP/stage7" -r "$TEST_TMP/rootfs" "$@"; }
 	run unshare -Ur sh -c 'echo 0 >/proc/sys/user/max_user_namespaces && exec "$1" -q -r "$2" true' sh \
 		"$TEST_TMP/stage7" "$TEST_TMP/rootfs"
 	[ "$status" -eq 125 ] || fail "exit $status: $output"
-	[ "$output" = "stage7: clone: No space left on device (no more user namespaces allowed here: sudo make doctor says which setting)" ] ||
-		fail "$output"
+	same "$output" "stage7: clone: No space left on device (no more user namespaces allowed here: sudo make doctor says which setting)"
 }
 
 @test "stage7: a rootfs the user cannot read is 125, naming it" {
 	chmod 700 "$TEST_TMP/rootfs"
 	run stage7_as_nobody -q true
 	[ "$status" -eq 125 ] || fail "exit $status: $output"
-	[ "$output" = "stage7: rootfs $TEST_TMP/rootfs: Permission denied (the container's root is you on the host, and you cannot read it)" ] ||
-		fail "$output"
+	same "$output" "stage7: rootfs $TEST_TMP/rootfs: Permission denied (the container's root is you on the host, and you cannot read it)"
 }
 
 # Under sudo root inside is uid 0 alone: to a rootfs of another owner it is
@@ -86,8 +84,7 @@ stage7_as_nobody() { as_nobody "$TEST_TMP/stage7" -r "$TEST_TMP/rootfs" "$@"; }
 	chmod 0700 "$TEST_TMP/rootfs"
 	run "$TEST_TMP/stage7" -q -r "$TEST_TMP/rootfs" true
 	[ "$status" -eq 125 ] || fail "exit $status: $output"
-	[ "$output" = "stage7: child: bind the rootfs $TEST_TMP/rootfs onto itself: Permission denied (under sudo, root inside is 'others' to another user's rootfs: chmod o+rx it)" ] ||
-		fail "$output"
+	same "$output" "stage7: child: bind the rootfs $TEST_TMP/rootfs onto itself: Permission denied (under sudo, root inside is 'others' to another user's rootfs: chmod o+rx it)"
 }
 
 # "dev/.." is the image's path: a dev that is a link out of the rootfs would
@@ -97,8 +94,7 @@ stage7_as_nobody() { as_nobody "$TEST_TMP/stage7" -r "$TEST_TMP/rootfs" "$@"; }
 	ln -s / "$TEST_TMP/rootfs/dev"
 	run "$TEST_TMP/stage7" -q -r "$TEST_TMP/rootfs" --chroot sh -c 'echo ran; ls /'
 	[ "$status" -eq 125 ] || fail "exit $status: $output"
-	[ "$output" = "stage7: child: chdir dev/.. in $TEST_TMP/rootfs: Too many levels of symbolic links (its dev must be a directory, not a link)" ] ||
-		fail "$output"
+	same "$output" "stage7: child: chdir dev/.. in $TEST_TMP/rootfs: Too many levels of symbolic links (its dev must be a directory, not a link)"
 }
 
 @test "stage7: as root, the same container maps root to root" {
@@ -109,8 +105,8 @@ stage7_as_nobody() { as_nobody "$TEST_TMP/stage7" -r "$TEST_TMP/rootfs" "$@"; }
 
 @test "stage7: /sys is left empty: a new sysfs needs a network namespace of the user's own" {
 	run stage7_as_nobody -q sh -c 'ls -A /sys | wc -l'
-	[ "$status" -eq 0 ]
-	[ "$output" -eq 0 ]
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+	same "$output" 0
 }
 
 # The kernel refuses a user namespace to a process whose root is not its mount
@@ -125,8 +121,7 @@ jailed_stage7() {
 	capture chroot "$JAIL" /stage7 -q -r / /bin/true
 	[ "$1" = without ] || umount "$JAIL/proc"
 	[ "$status" -eq 125 ] || fail "exit $status: $output"
-	[ "$output" = "stage7: clone: Operation not permitted (a user namespace cannot be made from inside a chroot)" ] ||
-		fail "$output"
+	same "$output" "stage7: clone: Operation not permitted (a user namespace cannot be made from inside a chroot)"
 }
 
 @test "stage7: in a chroot, clone() is refused with EPERM, and the line says it is the chroot" {

@@ -61,9 +61,9 @@ SHOW_NET='ip -4 -o addr show eth0 | awk "{ print \$4 }"; ip route | awk "/^defau
 		wait_until grep -q '^reached$' "$TEST_TMP/out$i" || fail "container $i: $(cat "$TEST_TMP/out$i")"
 	done
 	[ "$(ip -o link show | grep -c ': stage8-[0-9]*@')" -eq 8 ] || fail "$(ip -o link show | grep stage8)"
-	[ "$(cat "$TEST_TMP"/out? | grep -c '^169\.254\..*/30$' )" -eq 8 ]
+	[ "$(cat "$TEST_TMP"/out? | grep -c '^169\.254\..*/30$' )" -eq 8 ] || fail "$(cat "$TEST_TMP"/out?)"
 	[ "$(cat "$TEST_TMP"/out? | grep '^169\.254\..*/30$' | sort -u | wc -l)" -eq 8 ] || fail "addresses: $(cat "$TEST_TMP"/out?)"
-	[ "$(cat "$TEST_TMP"/out? | grep -o 'veth pair stage8-[0-9]*' | sort -u | wc -l)" -eq 8 ]
+	[ "$(cat "$TEST_TMP"/out? | grep -o 'veth pair stage8-[0-9]*' | sort -u | wc -l)" -eq 8 ] || fail "$(cat "$TEST_TMP"/out?)"
 	for pid in $MORE_STAGES; do
 		kill -TERM "$pid"
 	done
@@ -89,10 +89,10 @@ SHOW_NET='ip -4 -o addr show eth0 | awk "{ print \$4 }"; ip route | awk "/^defau
 
 @test "stage8: nothing of the network is left on the host the moment the stage returns" {
 	run stage8 -q true
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
 	[ "$(host_net)" = "$HOST_NET" ] || fail "after a normal exit: $(diff <(echo "$HOST_NET") <(host_net))"
 	run stage8 -q /etc/passwd # the pair is made, then exec fails: 126
-	[ "$status" -eq 126 ]
+	[ "$status" -eq 126 ] || fail "exit $status: $output"
 	[ "$(host_net)" = "$HOST_NET" ] || fail "after a failed start: $(diff <(echo "$HOST_NET") <(host_net))"
 }
 
@@ -144,7 +144,7 @@ SHOW_NET='ip -4 -o addr show eth0 | awk "{ print \$4 }"; ip route | awk "/^defau
 	run bash -c 'cd "$1" && exec setpriv --reuid=65534 --regid=65534 --clear-groups ./stage8 -q -r rootfs sh -c "ls /sys/class/net; id -u"' \
 		bash "$TEST_TMP"
 	[ "$status" -eq 0 ] || fail "exit $status: $output"
-	[ "${lines[0]}" = "stage8: no CAP_NET_ADMIN on the host, so no veth pair: the container gets lo only" ] || fail "$output"
+	same "${lines[0]}" "stage8: no CAP_NET_ADMIN on the host, so no veth pair: the container gets lo only"
 	[ "$(echo "${lines[@]:1}")" = "lo 0" ] || fail "$output"
 }
 
@@ -188,7 +188,7 @@ SHOW_NET='ip -4 -o addr show eth0 | awk "{ print \$4 }"; ip route | awk "/^defau
 	run unshare --net env LD_PRELOAD="$TEST_TMP/answers.so" NETLINK_ANSWER=longer \
 		timeout -s KILL 10 "$STAGE" -q -r "$ROOTFS_DIR" true
 	[ "$status" -eq 125 ] || fail "longer: exit $status: $output"
-	[ "$output" = "stage8: parent: make the veth pair: Message too long" ] || fail "longer: $output"
+	same "$output" "stage8: parent: make the veth pair: Message too long"
 	run unshare --net env LD_PRELOAD="$TEST_TMP/answers.so" NETLINK_ANSWER=short \
 		timeout -s KILL 10 "$STAGE" -q -r "$ROOTFS_DIR" sh -c 'ls /sys/class/net'
 	[ "$status" -eq 0 ] && [ "$(echo $output)" = "eth0 lo" ] || fail "short: exit $status: $output"
@@ -233,8 +233,7 @@ jailed_stage8() {
 	capture chroot "$JAIL" /stage8 -q -r / /bin/true
 	[ "$1" = without ] || umount "$JAIL/proc"
 	[ "$status" -eq 125 ] || fail "exit $status: $output"
-	[ "$output" = "stage8: clone: Operation not permitted (a user namespace cannot be made from inside a chroot)" ] ||
-		fail "$output"
+	same "$output" "stage8: clone: Operation not permitted (a user namespace cannot be made from inside a chroot)"
 }
 
 @test "stage8: in a chroot, clone() is refused with EPERM, and the line says it is the chroot" {

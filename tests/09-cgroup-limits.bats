@@ -187,7 +187,7 @@ host_cgroup() { stage_cgroups | grep "/stage9-$1\$" | { if [ -n "$V2" ]; then ca
 	echo "$SLEEPER" >"$TAKEN/cgroup.procs"
 	run unshare --pid --fork --mount-proc "$STAGE" -q -r "$ROOTFS_DIR" true
 	[ "$status" -eq 125 ] || fail "exit $status: $output"
-	[ "$output" = "stage9: parent: make the cgroup: File exists" ] || fail "$output"
+	same "$output" "stage9: parent: make the cgroup: File exists"
 	kill -0 "$SLEEPER" || fail "the process in $TAKEN was killed"
 }
 

@@ -101,22 +101,20 @@ assert_image_unchanged() {
 		listing=$(ls -AR "$TEST_TMP/$dir")
 		run stage10 -q --keep "$TEST_TMP/$dir" sh -c 'echo ran >/ran'
 		[ "$status" -eq 125 ] || fail "$dir: exit $status: $output"
-		[ "$output" = "stage10: --keep $TEST_TMP/$dir: File exists (it is not a directory the stage made: give --keep a new path)" ] ||
-			fail "$dir: $output"
+		same "$output" "stage10: --keep $TEST_TMP/$dir: File exists (it is not a directory the stage made: give --keep a new path)"
 		[ "$(ls -AR "$TEST_TMP/$dir")" = "$listing" ] || fail "$dir was written into: $(ls -AR "$TEST_TMP/$dir")"
 	done
 	start_stage 10 -r "$IMAGE" --keep "$TEST_TMP/kept" sleep 1000
 	wait_until test -e "/proc/$CHILD/root/etc/stage-rootfs"
 	run stage10 -q --keep "$TEST_TMP/kept" true
 	[ "$status" -eq 125 ] || fail "in use: exit $status: $output"
-	[ "$output" = "stage10: --keep $TEST_TMP/kept: Resource temporarily unavailable (another container runs on it)" ] || fail "$output"
+	same "$output" "stage10: --keep $TEST_TMP/kept: Resource temporarily unavailable (another container runs on it)"
 	# Made under sudo, it is root's: not another user's to run on.
 	stop_stage
 	cp "$STAGE" "$TEST_TMP/stage10"
 	run bash -c 'cd "$1" && exec setpriv --reuid=65534 --regid=65534 --clear-groups ./stage10 -q -r image --keep kept true' bash "$TEST_TMP"
 	[ "$status" -eq 125 ] || fail "another user's: exit $status: $output"
-	[ "${lines[-1]}" = "stage10: --keep kept: Permission denied (it and its layers must be yours, and it closed to others (0700): give --keep a new path)" ] ||
-		fail "$output"
+	same "${lines[-1]}" "stage10: --keep kept: Permission denied (it and its layers must be yours, and it closed to others (0700): give --keep a new path)"
 }
 
 # Under sudo the stage is root, whom W_OK never refuses: whose DIR is, and
@@ -140,8 +138,7 @@ assert_image_unchanged() {
 	for dir in theirs/k open/k layer/k wide/k; do
 		run stage10 -q --keep "$TEST_TMP/$dir" sh -c 'echo ran >/ran'
 		[ "$status" -eq 125 ] || fail "$dir: exit $status: $output"
-		[ "$output" = "stage10: --keep $TEST_TMP/$dir: Permission denied (it and its layers must be yours, and it closed to others (0700): give --keep a new path)" ] ||
-			fail "$dir: $output"
+		same "$output" "stage10: --keep $TEST_TMP/$dir: Permission denied (it and its layers must be yours, and it closed to others (0700): give --keep a new path)"
 		[ ! -e "$TEST_TMP/$dir/upper/ran" ] || fail "$dir: the container ran"
 	done
 }
@@ -154,8 +151,7 @@ assert_image_unchanged() {
 	chown 1000:1000 "$TEST_TMP/home"
 	run stage10 -q --keep "$TEST_TMP/home/kept" true
 	[ "$status" -eq 125 ] || fail "exit $status: $output"
-	[ "$output" = "stage10: child: chdir into --keep $TEST_TMP/home/kept: Permission denied (under sudo, root inside is uid 0 alone, and passes only where others may: choose a DIR such as /var/tmp/NAME)" ] ||
-		fail "$output"
+	same "$output" "stage10: child: chdir into --keep $TEST_TMP/home/kept: Permission denied (under sudo, root inside is uid 0 alone, and passes only where others may: choose a DIR such as /var/tmp/NAME)"
 }
 
 @test "stage10: nothing is left on the host after an exit, a failed start or kill -9: no mount, no tmpfs, no directory" {

@@ -152,7 +152,7 @@ offset_of() { awk -v clock="$2" '$1 == clock { print $2 }' "/proc/$1/timens_offs
 		"$STAGE" -q -r "$ROOTFS_DIR" sh -c 'cut -d" " -f1 /proc/uptime; readlink /proc/self/ns/time; readlink /proc/self/ns/cgroup'
 	host=$(uptime_now)
 	[ "$status" -eq 0 ] || fail "exit $status: $output"
-	[ "${lines[0]}" = "stage11: no time namespace (unshare: Invalid argument): the container runs with the host's clocks" ] || fail "$output"
+	same "${lines[0]}" "stage11: no time namespace (unshare: Invalid argument): the container runs with the host's clocks"
 	between "$(awk -v h="$host" 'BEGIN { print h - 5 }')" "${lines[1]}" "$host" || fail "uptime ${lines[1]}, the host's $host: $output"
 	[ "${lines[2]}" = "$(readlink /proc/self/ns/time)" ] || fail "$output"
 	[ "${lines[3]}" != "$(readlink /proc/self/ns/cgroup)" ] || fail "the cgroup namespace failed instead: $output"

@@ -169,14 +169,38 @@ capture() {
 	output=$("$@" 2>&1) && status=0 || status=$?
 }
 
-# Poll, never sleep blindly: try "$@" every 20 ms for up to 10 s.
+# Poll, never sleep blindly: try "$@" every 20 ms for up to 10 s. A
+# timeout says, in words, the state it waited for (make grade shows it).
 wait_until() {
 	local tries
 	for ((tries = 0; tries < 500; tries++)); do
 		"$@" && return 0
 		sleep 0.02
 	done
-	fail "timed out waiting for: $*"
+	fail "timed out after 10 s waiting for $(in_words "$@")"
+}
+
+in_words() {
+	case $1 in
+	has_child) echo "process ${2:-?} (the stage) to have a child: the container's first process" ;;
+	command_is) echo "process ${2:-?} to be running $3" ;;
+	sleeps_in) echo "process ${2:-?} to be asleep in the kernel's $3 ($(case $3 in
+		*pipe_read*) echo "reading a pipe, such as the go pipe" ;;
+		*pipe_write*) echo "writing to a pipe that is full" ;;
+		*sigtimedwait*) echo "waiting for signals, its setup done" ;;
+		*) echo "a wait of its own" ;;
+		esac))" ;;
+	process_gone) echo "process ${2:-?} to be gone" ;;
+	in_state) echo "process ${2:-?} to be in state $3 ($([ "$3" = t ] && echo "held by a tracer" || echo "see proc(5)"))" ;;
+	grep) echo "${*: -1} to hold a line matching '${*: -2:1}'" ;;
+	*) echo "$*" ;;
+	esac
+}
+
+# Fail unless ACTUAL is EXPECTED, showing both: make grade prints them one
+# under the other, so that a word off is plain to see.
+same() { # actual expected
+	[ "$1" = "$2" ] || fail "$(printf 'expected: %s\n  actual: %s' "$2" "$1")"
 }
 
 first_child_of() { pgrep -P "$1" | head -n 1; }
