@@ -14,15 +14,15 @@ teardown() {
 	QUEUE=$(ipcmk -Q | grep -o '[0-9]*$')
 	[ -n "$(ipcs -q | awk -v id="$QUEUE" '$2 == id')" ] # the host lists it
 	run "$STAGE" -q ipcs -q
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
 	[ -z "$(awk -v id="$QUEUE" '$2 == id' <<<"$output")" ]
 	[ "$(grep -c '^0x' <<<"$output")" -eq 0 ] # a new IPC namespace starts empty
 }
 
 @test "stage3: a queue made inside is gone with the container" {
 	run "$STAGE" -q sh -c 'ipcmk -Q >/dev/null && ipcs -q | grep -c "^0x"'
-	[ "$output" -eq 1 ]
-	[ "$(ipcs -q)" = "$HOST_QUEUES" ]
+	same "$output" 1
+	same "$(ipcs -q)" "$HOST_QUEUES"
 }
 
 @test "stage3: inside, the UTS and IPC namespaces are new and every other is the host's" {
@@ -35,33 +35,30 @@ teardown() {
 	assert_new_namespaces_from_host "uts ipc"
 }
 
-# Hold the parent at the end of its setup window: its stderr is a pipe the
-# test has filled but for room for its line naming the child, so the next
-# one - "setup done", just before it says go - blocks. (A pipe holds 16
-# pages; a short write goes into the last page if it fits, else waits for a
-# free page.) The child must then be asleep reading the go pipe, not running
-# the command, nor blocked writing a progress line of its own. Draining the
-# pipe lets the parent finish; only then does the command run.
+# Hold the parent at the door of its go: strace delays each write(), and
+# with -q the parent's first after the clone is the go byte itself. The
+# child must then be asleep reading the go pipe, not running the command.
+# Once strace is gone the parent goes on, and only then does the command
+# run. (The hold is a minute long only so that it outlasts the slowest
+# machine; it ends when strace does.)
 @test "stage3: the child runs the command only after the parent says go" {
 	require_wchan
-	mkfifo "$TEST_TMP/stderr"
-	exec 7<>"$TEST_TMP/stderr"
-	cloned="parent: cloned child $(cat /proc/sys/kernel/pid_max) into new UTS and IPC namespaces"
-	room=$((${#cloned} + 1)) # the longest that line can be, newline included
-	dd if=/dev/zero of=/dev/fd/7 bs=4096 count=15 oflag=nonblock 2>/dev/null
-	dd if=/dev/zero of=/dev/fd/7 bs=$((4096 - room)) count=1 oflag=nonblock 2>/dev/null
-	"$STAGE" sh -c 'echo ran' >"$TEST_TMP/out" 2>&7 3>&- &
-	STAGE_PID=$!
+	require_strace
+	strace -f -qq -o /dev/null -e trace=write -e inject=write:delay_enter=60s \
+		"$STAGE" -q sh -c 'echo ran' >"$TEST_TMP/out" 2>&1 3>&- &
+	tracer=$!
+	wait_until has_child "$tracer"
+	STAGE_PID=$(first_child_of "$tracer")
 	wait_until has_child "$STAGE_PID"
 	CHILD=$(first_child_of "$STAGE_PID")
-	wait_until sleeps_in "$STAGE_PID" '*pipe_write'
+	wait_until in_state "$STAGE_PID" t
 	wait_until sleeps_in "$CHILD" '*pipe_read'
-	[ ! -s "$TEST_TMP/out" ]
-	dd if=/dev/fd/7 of=/dev/null bs=4096 iflag=nonblock 2>/dev/null || true
-	wait_stage
-	exec 7<&-
-	[ "$STAGE_STATUS" -eq 0 ]
-	[ "$(cat "$TEST_TMP/out")" = ran ]
+	[ ! -s "$TEST_TMP/out" ] || fail "the command ran before the go: $(cat "$TEST_TMP/out")"
+	kill -KILL "$tracer"
+	wait "$tracer" || true
+	wait_until process_gone "$STAGE_PID"
+	wait_until grep -qx ran "$TEST_TMP/out"
+	STAGE_PID=
 }
 
 @test "stage3: a child whose parent dies before saying go never runs the command" {
