@@ -46,6 +46,41 @@ grade() { run env MY="$MY" "$ROOT/tools/grade" "$@"; }
 	done
 }
 
+# What a test compares word for word, the participant must be told: every
+# message a stage adds that its tests, or the contract's, compare is in that
+# stage's TODOs, unless the test marks it "# free wording".
+@test "exercise: every message a stage adds that its tests compare is in its handout" {
+	for n in $(exercise_stages); do
+		run "$ROOT/tools/exercise" --words "$n"
+		[ "$status" -eq 0 ] || fail "stage $n: $output"
+	done
+}
+
+# The check above can fail: a page whose list lost a message a test
+# compares is caught.
+@test "exercise: a message missing from the handout is caught" {
+	cp -a "$ROOT/tools" "$ROOT/08-netns-veth" "$ROOT/07-user-map" "$TEST_TMP/"
+	mkdir "$TEST_TMP/docs" "$TEST_TMP/tests"
+	cp "$ROOT/tests/08-netns-veth.bats" "$ROOT/tests/contract.bats" "$TEST_TMP/tests/"
+	cp "$ROOT/stage.h" "$TEST_TMP/"
+	perl -0pe 's/the container\s+gets lo only`/`/' "$ROOT/docs/08-netns-veth.md" >"$TEST_TMP/docs/08-netns-veth.md"
+	run "$TEST_TMP/tools/exercise" --words 8
+	[ "$status" -eq 1 ] || fail "exit $status: $output"
+	[[ $output == *'"no CAP_NET_ADMIN on the host, so no veth pair: the container gets lo only" is compared there, and is in no TODO'* ]] ||
+		fail "$output"
+}
+
+# A file the stage adds comes as a skeleton: its own helpers, and a TODO
+# where the functions its header declares were.
+@test "exercise: a helper file comes as a skeleton, without the functions its header declares" {
+	"$ROOT/tools/exercise" 8 "$MY" >/dev/null
+	skeleton=$MY/08-netns-veth/netlink.c
+	[ -f "$skeleton" ] && [ -f "$MY/08-netns-veth/netlink.h" ] || fail "$(ls "$MY/08-netns-veth")"
+	grep -q '^static int nl_talk(' "$skeleton" || fail "no nl_talk() to send and read the acknowledgment"
+	! grep -q '^int add_veth_pair(' "$skeleton" || fail "add_veth_pair() is handed out"
+	grep -q 'TODO [0-9]* of [0-9]* (netlink.c)' "$skeleton" || fail "no TODO in the skeleton"
+}
+
 @test "exercise: one that exists is never overwritten, and the line says how to start over" {
 	"$ROOT/tools/exercise" 4 "$MY"
 	echo "/* my work */" >>"$MY/04-pid/main.c"
