@@ -41,17 +41,25 @@ teardown() {
 # Once strace is gone the parent goes on, and only then does the command
 # run. (The hold is a minute long only so that it outlasts the slowest
 # machine; it ends when strace does.)
+# The stage, under strace, held at a write; or strace gone, the stage with it.
+held_or_gone() {
+	local stage
+	process_gone "$1" && return 0
+	stage=$(first_child_of "$1")
+	[ -n "$stage" ] && has_child "$stage" && in_state "$stage" t
+}
+
 @test "stage3: the child runs the command only after the parent says go" {
 	require_wchan
 	require_strace
 	strace -f -qq -o /dev/null -e trace=write -e inject=write:delay_enter=60s \
 		"$STAGE" -q sh -c 'echo ran' >"$TEST_TMP/out" 2>&1 3>&- &
 	tracer=$!
-	wait_until has_child "$tracer"
+	wait_until held_or_gone "$tracer"
+	! process_gone "$tracer" || fail "the stage ended without saying go by a write: $(cat "$TEST_TMP/out")"
 	STAGE_PID=$(first_child_of "$tracer")
 	wait_until has_child "$STAGE_PID"
 	CHILD=$(first_child_of "$STAGE_PID")
-	wait_until in_state "$STAGE_PID" t
 	wait_until sleeps_in "$CHILD" '*pipe_read'
 	[ ! -s "$TEST_TMP/out" ] || fail "the command ran before the go: $(cat "$TEST_TMP/out")"
 	kill -KILL "$tracer"

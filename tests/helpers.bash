@@ -182,7 +182,7 @@ wait_until() {
 
 in_words() {
 	case $1 in
-	has_child) echo "process ${2:-?} (the stage) to have a child: the container's first process" ;;
+	has_child) echo "process ${2:-?} to have a child" ;;
 	command_is) echo "process ${2:-?} to be running $3" ;;
 	sleeps_in) echo "process ${2:-?} to be asleep in the kernel's $3 ($(case $3 in
 		*pipe_read*) echo "reading a pipe, such as the go pipe" ;;
@@ -191,6 +191,7 @@ in_words() {
 		*) echo "a wait of its own" ;;
 		esac))" ;;
 	process_gone) echo "process ${2:-?} to be gone" ;;
+	held_or_gone) echo "strace (process ${2:-?}) to hold the stage at a write after its clone, or to end" ;;
 	in_state) echo "process ${2:-?} to be in state $3 ($([ "$3" = t ] && echo "held by a tracer" || echo "see proc(5)"))" ;;
 	grep) echo "${*: -1} to hold a line matching '${*: -2:1}'" ;;
 	*) echo "$*" ;;
