@@ -204,7 +204,9 @@ wait'
 		STAGE_PID=$(first_child_of "$tracer")
 		wait_until has_child "$STAGE_PID"
 		CHILD=$(first_child_of "$STAGE_PID")
-		wait_until sleeps_in "$STAGE_PID" '*sigtimedwait*'
+		# From stage 12 on, the parent first waits in poll() for the child's
+		# exec, to make its name ready for exec NAME.
+		if ((n >= 12)); then wait_until sleeps_in "$STAGE_PID" '*poll*'; else wait_until sleeps_in "$STAGE_PID" '*sigtimedwait*'; fi
 		in_state "$CHILD" t || fail "stage$n: the child is not held by strace: the test proves nothing"
 		kill -KILL "$STAGE_PID"
 		wait_until process_gone "$STAGE_PID"

@@ -1,0 +1,36 @@
+/*
+ * netlink.h - the `ip` commands stage 08 runs, each as one rtnetlink request
+ * to the kernel, built in netlink.c. Each sends its request on sock, a
+ * socket from nl_open(), and returns 0, or -1 with errno set to the kernel's
+ * answer (EEXIST, EPERM ...), like the system call it stands in for.
+ */
+#ifndef NETLINK_H
+#define NETLINK_H
+
+#include <netinet/in.h>
+#include <sys/types.h>
+
+int nl_open(void);
+
+/* ip link add HOST_END type veth peer name PEER netns PID */
+int add_veth_pair(int sock, const char *host_end, const char *peer, pid_t pid);
+
+/* ip addr add ADDRESS/PREFIX dev INDEX */
+int add_address(int sock, int ifindex, struct in_addr address, int prefix);
+
+/* ip link set INDEX up */
+int bring_up(int sock, int ifindex);
+
+/* ip route add default via GATEWAY dev INDEX */
+int add_default_route(int sock, int ifindex, struct in_addr gateway);
+
+/* ip link del INDEX */
+int delete_link(int sock, int ifindex);
+
+/* sysctl -w net.ipv6.conf.NAME.disable_ipv6=1: not a request but a file, as
+ * rtnetlink sets no such thing. A link with IPv6 off takes no router
+ * advertisement, from which it would learn a route. 0 where the kernel has
+ * no IPv6 at all. */
+int ipv6_off(const char *name);
+
+#endif
