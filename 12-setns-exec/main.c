@@ -1,9 +1,9 @@
 /*
  * Stage 12: joining a running container, as `docker exec` does. A container
- * has a name (--name, -n's hostname, or the stage's pid); `exec NAME` finds
- * its first process, opens its eight namespaces, moves into its cgroup,
- * setns()es into each - the user namespace first - and forks, for the PID
- * namespace takes in only children. Not dumpable until the exec.
+ * has a name (--name, -n's hostname, or the stage's pid); `exec NAME`, from a
+ * sealed copy of itself and not dumpable, finds its first process, opens its
+ * cgroup and eight namespaces, setns()es into each - the user namespace
+ * first - and forks, for the PID namespace takes in only children.
  *
  * Mirrors: 004_2f172a619b96e955.txt, its setns() section; and the nsenter
  *          checks of 002_3f00327342ed305d.txt, done from the inside.
@@ -28,6 +28,7 @@
 
 #include "../stage.h"
 #include "cgroup.h"
+#include "join.h"
 #include "keep.h"
 #include "name.h"
 #include "netlink.h"
@@ -299,22 +300,6 @@ static void release_child(int go[2])
 {
 	if (write(go[1], "g", 1) != 1)
 		die("parent: write the go pipe");
-}
-
-/*
- * The child's copy of the go pipe's read end closes at its exec (close on
- * exec), or at its death; with ours closed too, the write end reports
- * POLLERR. Until then the container is setting up - its root not yet the
- * rootfs - and not one for exec to join: only then is its name ready.
- */
-static void wait_for_exec(int go[2], int name)
-{
-	struct pollfd child = { .fd = go[1] };
-
-	if (close(go[0]) < 0 || poll(&child, 1, -1) < 0)
-		die("parent: wait for the child's exec");
-	if (name_ready(name) < 0)
-		die("parent: listen on the container's name");
 }
 
 /*
@@ -907,42 +892,39 @@ static int container_main(void *arg)
 }
 
 /*
- * Into the container's cgroup too: its namespaces alone would leave us
- * outside its limits. Where its first process is in the leaf the stage
- * made, in each hierarchy of the limits, we write 0 - "me" - to the leaf's
- * cgroup.procs: by the host's path, so before its mount namespace. A
- * container with no cgroup of its own (a user's, not delegated one) has
- * none to join.
+ * Into its cgroup too, or the command escapes its limits: in each hierarchy,
+ * the stage's leaf its first process is in (or below: root inside may move
+ * it), by the host's path, before the mount namespace. The leaf's
+ * cgroup.procs is opened now, the child written in once forked; we stay
+ * out, as runc does. A container of no cgroup of its own (a user's) has none.
  */
-static void join_cgroup(struct container *c, int proc)
+static void open_cgroup(struct container *c, int proc, pid_t stage, int procs[CONTROLLERS])
 {
-	char path[PATH_MAX], dir[PATH_MAX + 64];
-	int found;
+	char mount[64], leaf[64];
 
-	for (int i = 0; i < (c->cgroup_v2 ? 1 : CONTROLLERS); i++) {
-		found = name_cgroup(proc, c->cgroup_v2 ? "" : c->v1_hierarchy[i], CG_LEAF, path,
-				    sizeof(path));
-		if (found < 0)
-			die_hint(name_hint(ESRCH, errno), "exec: read %s's cgroup", c->exec);
-		snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s%s%s", c->cgroup_v2 ? "" : "/",
-			 c->cgroup_v2 ? "" : controller_names[i], path);
-		if (found == 0 && cg_write(dir, "cgroup.procs", "%d", 0) < 0)
-			die("exec: join the cgroup %s", dir);
-		if (found == 0)
-			say("exec: joined the cgroup %s", dir);
+	snprintf(leaf, sizeof(leaf), "/%s-%ld/" CG_LEAF, program_invocation_short_name,
+		 (long)stage);
+	for (int i = 0; i < CONTROLLERS; i++) {
+		snprintf(mount, sizeof(mount), "/sys/fs/cgroup%s%s", c->cgroup_v2 ? "" : "/",
+			 c->cgroup_v2 ? "" : controller_names[i]);
+		procs[i] = -1;
+		if ((i == 0 || !c->cgroup_v2) &&
+		    (procs[i] = join_cgroup_procs(
+			     proc, mount, c->cgroup_v2 ? "" : c->v1_hierarchy[i], leaf)) < 0 &&
+		    errno != ENOENT)
+			die_hint(name_hint(ESRCH, errno), "exec: open %s's cgroup", c->exec);
 	}
 }
 
 /*
- * setns() joins one namespace a call, by a descriptor of it. All are opened
- * first, from the container's directory in the host's /proc: in its mount
- * namespace, /proc is its own, where that pid is another process, or none.
- * The user namespace goes first: it owns the others, and only as its root
- * may a user join them. (Were they owned by one we have more rights in, it
- * would go last, as nsenter does then.) One that is ours already, such as
- * the host's time namespace, is left alone. Joining the mount namespace
- * puts us at its root, not the container's under --chroot: its root goes
- * by descriptor too. The PID namespace takes in our children only.
+ * setns() joins one namespace a call, by a descriptor. All are opened first,
+ * from its directory in the host's /proc: in its mount namespace, /proc is
+ * its own, where that pid is another process, or none. The user namespace
+ * goes first: it owns the others, and only as its root may a user join
+ * them (were they owned by one we have more rights in, it would go last,
+ * as nsenter does then). One that is ours already is left alone. The mount
+ * namespace puts us at its root, not the container's under --chroot: that
+ * goes by descriptor too. The PID namespace takes in our children only.
  */
 static void join_namespaces(struct container *c, int proc)
 {
@@ -952,7 +934,7 @@ static void join_namespaces(struct container *c, int proc)
 	int ns[KINDS], same[KINDS], root;
 
 	for (int i = 0; i < KINDS; i++)
-		if ((ns[i] = name_namespace(proc, kinds[i], &same[i])) < 0)
+		if ((ns[i] = join_namespace(proc, kinds[i], &same[i])) < 0 && !same[i])
 			die_hint(name_hint(ESRCH, errno), "exec: open %s's %s namespace", c->exec,
 				 kinds[i]);
 	root = openat(proc, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -962,7 +944,7 @@ static void join_namespaces(struct container *c, int proc)
 		if (!same[i] && setns(ns[i], 0) < 0)
 			die_hint(i == 0 ? hint_for_userns(errno) : NULL,
 				 "exec: join %s's %s namespace (setns)", c->exec, kinds[i]);
-		if (close(ns[i]) < 0)
+		if (ns[i] >= 0 && close(ns[i]) < 0)
 			die("exec: close the %s namespace", kinds[i]);
 	}
 	if (fchdir(root) < 0 || chroot(".") < 0 || chdir("/") < 0 || close(root) < 0)
@@ -971,29 +953,32 @@ static void join_namespaces(struct container *c, int proc)
 }
 
 /*
- * exec NAME: the stage's other half. Not dumpable first, and until the
- * command's exec: our memory, our descriptors and /proc/PID/exe - the
- * host's binary - are ptrace's and root inside's to reach otherwise,
- * once we are in its user namespace (CVE-2016-9962, CVE-2019-5736 in runc).
- * Then find it, join it, and fork: the child is born in its PID namespace
- * and runs the command; we pass signals on and exit with its status.
+ * exec NAME: from a sealed copy of us (join.h), not dumpable until the
+ * command's exec: once in its user namespace, our memory, descriptors and
+ * binary are otherwise root inside's to reach (runc's CVE-2016-9962 and
+ * CVE-2019-5736). Then find it, join it, fork: the child is born in its
+ * PID namespace and runs the command; we pass signals on, as for a run.
  */
-static int exec_in_container(struct container *c)
+static int exec_in_container(struct container *c, char **argv)
 {
-	pid_t first, child;
-	int proc, status;
+	pid_t first, stage, child;
+	int proc, procs[CONTROLLERS], status;
 
+	if (join_from_sealed_copy(argv) < 0)
+		die("exec: run from a sealed copy of %s", argv[0]);
 	if (prctl(PR_SET_DUMPABLE, 0) < 0)
 		die("exec: prctl(PR_SET_DUMPABLE)");
 	c->tty = foreground_terminal();
 	find_cgroup_layout(c);
-	proc = name_find(program_invocation_short_name, c->exec, &first);
+	proc = name_find(program_invocation_short_name, c->exec, &first, &stage);
 	if (proc < 0)
 		die_hint(name_hint(errno, errno), "exec: find the container %s", c->exec);
 	say("exec: %s's first process is pid %ld", c->exec, (long)first);
-	join_cgroup(c, proc);
+	open_cgroup(c, proc, stage, procs);
 	join_namespaces(c, proc);
-	if (close(proc) < 0 || pipe2(c->go, O_CLOEXEC) < 0)
+	if (close(proc) < 0)
+		die("exec: close %s's /proc directory", c->exec);
+	if (pipe2(c->go, O_CLOEXEC) < 0)
 		die("exec: pipe for the go signal");
 	block_forwarded_signals();
 	child = fork();
@@ -1006,6 +991,11 @@ static int exec_in_container(struct container *c)
 		say("child: I am pid %ld in %s, running %s", (long)getpid(), c->exec, c->argv[0]);
 		exec_command(c->argv);
 	}
+	for (int i = 0; i < CONTROLLERS; i++) /* one short write: cgroupfs takes it whole */
+		if (procs[i] >= 0 &&
+		    (dprintf(procs[i], "%ld", (long)child) < 0 || close(procs[i]) < 0))
+			die_in_setup(child, "exec: move the child into the container's cgroup",
+				     name_hint(ESRCH, errno));
 	give_terminal(c->tty, child);
 	release_child(c->go);
 	status = wait_for_container(child);
@@ -1013,17 +1003,35 @@ static int exec_in_container(struct container *c)
 	return status;
 }
 
+/* The child's copy of the go pipe's read end closes at its exec, or death;
+ * with ours closed too, the write end reports POLLERR. Until then it sets
+ * up - its root not yet the rootfs - and is not one for exec to join. */
+static void wait_for_exec(pid_t child, int go[2], int name)
+{
+	struct pollfd exec = { .fd = go[1] };
+
+	if (close(go[0]) < 0 || poll(&exec, 1, -1) < 0)
+		die_in_setup(child, "parent: wait for the child's exec", NULL);
+	if (name_ready(name) < 0)
+		die_in_setup(child, "parent: listen on the container's name", NULL);
+}
+
 /* The name exec finds the container by (name.h): --name, else -n's
- * hostname; else one made of our pid. */
+ * hostname if no other container has it; else one made of our pid. */
 static int claim_name(struct container *c)
 {
-	int sock;
+	int sock, from_hostname = !c->name && strcmp(c->hostname, "container") != 0 &&
+				  name_valid(c->hostname);
 
-	if (!c->name && strcmp(c->hostname, "container") != 0 && name_valid(c->hostname))
+	if (from_hostname)
 		c->name = c->hostname;
 	sock = name_claim(program_invocation_short_name, &c->name);
+	if (sock < 0 && errno == EADDRINUSE && from_hostname) {
+		c->name = NULL; /* -n is a hostname first: two may share it */
+		sock = name_claim(program_invocation_short_name, &c->name);
+	}
 	if (sock < 0)
-		die_hint(errno == EADDRINUSE ? "a container of that name is running" : NULL,
+		die_hint(errno == EADDRINUSE ? "that name is in use" : NULL,
 			 "name the container %s", c->name);
 	say("parent: named the container %s: '%s exec %s' joins it", c->name,
 	    program_invocation_short_name, c->name);
@@ -1044,7 +1052,7 @@ int main(int argc, char **argv)
 	parse_options(argc, argv, &c);
 	keep_only_std_fds();
 	if (c.exec)
-		return exec_in_container(&c);
+		return exec_in_container(&c, argv);
 	if (!c.rootfs)
 		c.rootfs = default_rootfs();
 	check_rootfs(c.rootfs);
@@ -1103,7 +1111,7 @@ int main(int argc, char **argv)
 	say("parent: setup done, telling the child to go");
 	give_terminal(c.tty, child);
 	release_child(c.go);
-	wait_for_exec(c.go, name);
+	wait_for_exec(child, c.go, name);
 
 	status = wait_for_container(child);
 	remove_host_end();

@@ -77,7 +77,8 @@ int name_ready(int sock)
 }
 
 /* "Num RefCount Protocol Flags Type St Inode Path": the inode of the socket
- * bound to @PREFIX/NAME, and whether it listens; 0 when none is. */
+ * bound to @PREFIX/NAME, and whether it listens; 0, with errno, when none
+ * is (ENOENT) or the file cannot be read. */
 static unsigned long socket_named(const char *prefix, const char *name, int *listening)
 {
 	char line[512], want[128];
@@ -102,6 +103,7 @@ static unsigned long socket_named(const char *prefix, const char *name, int *lis
 	}
 	if (fclose(sockets) != 0)
 		return 0;
+	errno = found ? 0 : ENOENT;
 	return found;
 }
 
@@ -152,7 +154,7 @@ static pid_t parent_of(int proc)
 }
 
 /* The first process under /proc that MATCHES, held by its directory there,
- * its pid in *PID; -1 when none does. */
+ * its pid in *PID; -1 when none does (ESRCH), or /proc cannot be read. */
 static int find_process(int (*matches)(int proc, unsigned long arg), unsigned long arg, pid_t *pid)
 {
 	DIR *all = opendir("/proc");
@@ -161,6 +163,7 @@ static int find_process(int (*matches)(int proc, unsigned long arg), unsigned lo
 
 	if (!all)
 		return -1;
+	errno = 0;
 	while (proc < 0 && (entry = readdir(all))) {
 		if (!isdigit((unsigned char)entry->d_name[0]))
 			continue;
@@ -171,7 +174,10 @@ static int find_process(int (*matches)(int proc, unsigned long arg), unsigned lo
 			close(proc);
 			proc = -1;
 		}
+		errno = 0; /* a process gone meanwhile is not an error */
 	}
+	if (proc < 0 && errno == 0)
+		errno = ESRCH;
 	closedir(all);
 	return proc;
 }
@@ -181,22 +187,25 @@ static int child_of(int proc, unsigned long parent)
 	return parent_of(proc) == (pid_t)parent;
 }
 
-int name_find(const char *prefix, const char *name, pid_t *pid)
+int name_find(const char *prefix, const char *name, pid_t *pid, pid_t *stage_pid)
 {
 	int listening = 0, stage, first, err = ESRCH;
 	unsigned long inode = socket_named(prefix, name, &listening);
-	pid_t stage_pid;
 	struct stat owner;
 
 	if (!inode || !listening) {
-		errno = inode ? EAGAIN : ENOENT;
+		errno = inode ? EAGAIN : errno;
 		return -1;
 	}
-	stage = find_process(holds_socket, inode, &stage_pid);
-	if (stage < 0) {
-		errno = EPERM; /* the name is bound, by no process we may look into */
-		return -1;
+	stage = find_process(holds_socket, inode, stage_pid);
+	if (stage < 0 && errno == ESRCH) {
+		/* Bound still, by no process we may look into: another user's.
+		 * Or its stage has just ended, and the name with it. */
+		listening = 0;
+		errno = socket_named(prefix, name, &listening) == inode ? EPERM : ESRCH;
 	}
+	if (stage < 0)
+		return -1;
 	if (fstat(stage, &owner) < 0 || owner.st_uid != geteuid()) {
 		close(stage);
 		errno = EPERM;
@@ -204,8 +213,8 @@ int name_find(const char *prefix, const char *name, pid_t *pid)
 	}
 	/* Its one child, the container's first process; then the stage, alive
 	 * still, proves that child's pid was not yet another's. */
-	first = find_process(child_of, (unsigned long)stage_pid, pid);
-	if (first >= 0 && child_of(first, (unsigned long)stage_pid) && holds_socket(stage, inode))
+	first = find_process(child_of, (unsigned long)*stage_pid, pid);
+	if (first >= 0 && child_of(first, (unsigned long)*stage_pid) && holds_socket(stage, inode))
 		err = 0;
 	close(stage);
 	if (err) {
@@ -233,55 +242,4 @@ const char *name_hint(int when, int err)
 		hint = "it ended";
 	errno = err;
 	return hint;
-}
-
-int name_namespace(int proc, const char *kind, int *ours)
-{
-	char path[64];
-	struct stat theirs, own;
-	int fd;
-
-	snprintf(path, sizeof(path), "ns/%s", kind);
-	fd = openat(proc, path, O_RDONLY | O_CLOEXEC);
-	snprintf(path, sizeof(path), "/proc/self/ns/%s", kind);
-	if (fd < 0 || fstat(fd, &theirs) < 0 || stat(path, &own) < 0) {
-		int err = errno;
-
-		if (fd >= 0)
-			close(fd);
-		errno = err;
-		return -1;
-	}
-	*ours = theirs.st_ino == own.st_ino && theirs.st_dev == own.st_dev;
-	return fd;
-}
-
-/* Each line is "id:controllers:path"; v2's is "0::path". */
-int name_cgroup(int proc, const char *controllers, const char *leaf, char path[], size_t size)
-{
-	char line[4096];
-	int fd = openat(proc, "cgroup", O_RDONLY | O_CLOEXEC), found = 1;
-	FILE *cgroups = fd < 0 ? NULL : fdopen(fd, "re");
-
-	if (!cgroups) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	while (found == 1 && fgets(line, sizeof(line), cgroups)) {
-		char *list = strchr(line, ':'), *where = list ? strchr(list + 1, ':') : NULL, *last;
-
-		if (!where)
-			continue;
-		*list++ = *where++ = '\0';
-		where[strcspn(where, "\n")] = '\0';
-		last = strrchr(where, '/');
-		if (strcmp(list, controllers) == 0) {
-			found = !last || strcmp(last + 1, leaf) != 0;
-			snprintf(path, size, "%s", where);
-		}
-	}
-	if (fclose(cgroups) != 0)
-		return -1;
-	return found;
 }

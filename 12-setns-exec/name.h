@@ -1,12 +1,10 @@
 /*
- * name.h - a running container's name, and where exec finds it, which
- * stage 12's lesson leaves out of main.c: the name claimed by the stage
- * that runs it; its first process and its cgroup found by `exec NAME`.
+ * name.h - a running container's name, which stage 12's lesson leaves out
+ * of main.c: claimed by the stage that runs it, found by `exec NAME`.
  */
 #ifndef NAME_H
 #define NAME_H
 
-#include <stddef.h>
 #include <sys/types.h>
 
 /* Letters, digits, '_', '.' and '-', at most NAME_MAX_LEN, as docker's. */
@@ -27,25 +25,16 @@ int name_ready(int sock);
 
 /*
  * The first process of the container named NAME, found through /proc as
- * `ss -xp` would: the socket in /proc/net/unix, the stage holding it, its
- * child. Returns a descriptor of that process's /proc directory, held so
- * that its pid is never another's; its pid in *PID. -1 with errno: ENOENT,
- * none of that name; EAGAIN, it is still starting; EPERM, another user's;
- * ESRCH, it ended while we looked.
+ * `ss -xp` would: the socket in /proc/net/unix, the stage holding it (its
+ * pid in *STAGE), its child. Returns a descriptor of that process's /proc
+ * directory, held so that its pid is never another's; its pid in *PID.
+ * -1 with errno: ENOENT, none of that name; EAGAIN, it is still starting;
+ * EPERM, another user's; ESRCH, it ended while we looked; else /proc's.
  */
-int name_find(const char *prefix, const char *name, pid_t *pid);
+int name_find(const char *prefix, const char *name, pid_t *pid, pid_t *stage);
 
 /* What ERR means, in words, for the error line: from name_find() when
  * WHEN is ERR; ESRCH, after it, from the found process's /proc files. */
 const char *name_hint(int when, int err);
-
-/* Its namespace KIND ("user", "mnt" ...), opened; *OURS when it is ours
- * already. -1 with errno. */
-int name_namespace(int proc, const char *kind, int *ours);
-
-/* The cgroup of the process of /proc directory PROC, in the hierarchy of
- * CONTROLLERS ("cpu,cpuacct"; "" for v2's), into PATH: 0 when it is a leaf
- * the stage made, named LEAF; 1 when it is not; -1 with errno. */
-int name_cgroup(int proc, const char *controllers, const char *leaf, char path[], size_t size);
 
 #endif

@@ -98,8 +98,12 @@ ns_links_of() { for t in $NS_TYPES; do readlink "/proc/$1/ns/$t"; done; }
 	[ ! -e "$ROOTFS_DIR/second" ] || fail "the image was written"
 }
 
-@test "stage12: exec's command is in the container's leaf cgroup, and its memory counts against --memory" {
+@test "stage12: exec's command is in the container's leaf cgroup, though root inside moved the first process below it, and its memory counts against --memory" {
 	start_named web --memory 32M sleep 1000
+	# Root inside moves the first process below the leaf, in each hierarchy.
+	run "$STAGE" -q exec web sh -c 'for m in $(awk "\$3 ~ /^cgroup/ { print \$2 }" /proc/mounts); do
+		mount -o remount,bind,rw "$m" && mkdir "$m/sub" && echo 1 >"$m/sub/cgroup.procs" || exit 1; done'
+	[ "$status" -eq 0 ] || fail "moving pid 1 below the leaf: exit $status: $output"
 	exec_bg web sleep 1000
 	wait_until command_is "$JOINED" sleep
 	leaves=$(stage_cgroups | grep "/stage12-$STAGE_PID\$" | sed 's#$#/container#')
@@ -107,6 +111,8 @@ ns_links_of() { for t in $NS_TYPES; do readlink "/proc/$1/ns/$t"; done; }
 	for leaf in $leaves; do
 		grep -qx "$JOINED" "$leaf/cgroup.procs" || fail "$JOINED is not in $leaf: $(cat "$leaf/cgroup.procs")"
 	done
+	[ "$(cat "/proc/$EXEC_PID/cgroup")" = "$(cat /proc/self/cgroup)" ] ||
+		fail "exec's own process left its cgroup: $(cat "/proc/$EXEC_PID/cgroup")"
 	kill -KILL "$EXEC_PID"
 	wait "$EXEC_PID" || true
 	MORE_STAGES=
@@ -144,6 +150,32 @@ ns_links_of() { for t in $NS_TYPES; do readlink "/proc/$1/ns/$t"; done; }
 	wait_until process_gone "$joiner"
 }
 
+# The same hold, seen from the host: what exec's child runs until its
+# command's exec, and what /proc/self/exe inside leads to (runc's
+# CVE-2019-5736: `#!/proc/self/exe`), is a sealed copy in memory.
+@test "stage12: until its command's exec, exec runs from a sealed copy of itself, which not even root can write" {
+	require_strace
+	require_wchan
+	start_named web sleep 1000
+	strace -qq -o /dev/null -e trace=setpgid -e inject=setpgid:delay_enter=60s \
+		"$STAGE" -q exec web true >"$TEST_TMP/exec.out" 2>&1 3>&- &
+	tracer=$!
+	MORE_STAGES=$tracer
+	wait_until has_child "$tracer"
+	joiner=$(first_child_of "$tracer")
+	wait_until has_child "$joiner"
+	held=$(first_child_of "$joiner")
+	wait_until sleeps_in "$held" '*pipe_read'
+	[[ $(readlink "/proc/$held/exe") == /memfd:* ]] || fail "it runs $(readlink "/proc/$held/exe")"
+	exec 8<"/proc/$held/exe" # kept: once nothing runs it, a write is up to its seals
+	kill -KILL "$tracer"
+	wait "$tracer" || true
+	wait_until process_gone "$joiner"
+	run dd if=/dev/zero of=/dev/fd/8 bs=1 count=1 conv=notrunc oflag=append
+	exec 8<&-
+	[ "$status" -ne 0 ] && [[ $output == *"Operation not permitted"* ]] || fail "a write: exit $status: $output"
+}
+
 @test "stage12: exec exits with its command's status, and 137 when the container's first process ends" {
 	start_named web sleep 1000
 	run "$STAGE" -q exec web sh -c 'exit 7'
@@ -176,17 +208,21 @@ ns_links_of() { for t in $NS_TYPES; do readlink "/proc/$1/ns/$t"; done; }
 	wait_until process_gone "$JOINED"
 }
 
-@test "stage12: a container is named by --name, else by -n's hostname, else by its stage's pid; a name in use is refused" {
+@test "stage12: a container is named by --name, else by -n's hostname while no other has it, else by its stage's pid; a name in use is refused" {
 	start_named web sleep 1000
 	run "$STAGE" -q -r "$ROOTFS_DIR" --name web true
 	[ "$status" -eq 125 ] || fail "exit $status: $output"
-	same "$output" "stage12: name the container web: Address already in use (a container of that name is running)"
+	same "$output" "stage12: name the container web: Address already in use (that name is in use)"
 	first=$STAGE_PID
 	start_stage 12 -r "$ROOTFS_DIR" -n box sleep 1000
 	MORE_STAGES="$first"
 	wait_until name_listens box
 	run "$STAGE" -q exec box hostname
 	same "$output" box
+	# A hostname two containers may share: the second is named by its pid.
+	run "$STAGE" -r "$ROOTFS_DIR" -n box true
+	[ "$status" -eq 0 ] || fail "a second -n box: exit $status: $output"
+	[[ $output == *"parent: named the container "[0-9]*": "* ]] || fail "$output"
 	second=$STAGE_PID
 	start_stage 12 -r "$ROOTFS_DIR" sleep 1000
 	MORE_STAGES="$first $second"
@@ -230,13 +266,14 @@ ns_links_of() { for t in $NS_TYPES; do readlink "/proc/$1/ns/$t"; done; }
 @test "stage12: a container that ends while exec joins it gives one line, exit 125" {
 	require_strace
 	start_named web sleep 1000
-	strace -qq -o /dev/null -e trace=write -e inject=write:delay_enter=60s:when=1 \
+	strace -qq -o "$TEST_TMP/trace" -e trace=write -e inject=write:delay_enter=60s:when=1 \
 		"$STAGE" exec web true >"$TEST_TMP/exec.out" 2>&1 3>&- &
 	tracer=$!
 	MORE_STAGES=$tracer
 	wait_until has_child "$tracer"
 	joiner=$(first_child_of "$tracer")
-	wait_until in_state "$joiner" t
+	# strace writes out a call as it enters it: this one is held.
+	wait_until grep -q "^write(2, \"exec: web's first process" "$TEST_TMP/trace"
 	first=$CHILD
 	kill -KILL "$STAGE_PID"
 	wait_stage
@@ -246,7 +283,7 @@ ns_links_of() { for t in $NS_TYPES; do readlink "/proc/$1/ns/$t"; done; }
 	wait_until process_gone "$joiner"
 	wait_until grep -q '^stage12: ' "$TEST_TMP/exec.out"
 	sweep
-	same "$(grep '^stage12: ' "$TEST_TMP/exec.out")" "stage12: exec: read web's cgroup: No such process (it ended while we joined it)"
+	same "$(grep '^stage12: ' "$TEST_TMP/exec.out")" "stage12: exec: open web's cgroup: No such process (it ended while we joined it)"
 }
 
 # A user owns its rootless container's user namespace, and so may join it;
