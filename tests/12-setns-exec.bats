@@ -53,6 +53,26 @@ exec_bg() {
 # removes them (stage 09).
 sweep() { "$STAGE" -q -r "$ROOTFS_DIR" true || fail "a stage to sweep failed"; }
 
+# exec NAME held by strace at the setpgid() before it says go: its child
+# (held; joiner is its parent) has joined everything but not yet run its
+# command, and waits for the go. release_exec ends the hold, and waits.
+hold_exec() {
+	strace -qq -o /dev/null -e trace=setpgid -e inject=setpgid:delay_enter=60s \
+		"$STAGE" -q exec "$1" true >"$TEST_TMP/exec.out" 2>&1 3>&- &
+	tracer=$!
+	MORE_STAGES=$tracer
+	wait_until has_child "$tracer"
+	joiner=$(first_child_of "$tracer")
+	wait_until has_child "$joiner"
+	held=$(first_child_of "$joiner")
+	wait_until sleeps_in "$held" '*pipe_read'
+}
+release_exec() {
+	kill -KILL "$tracer"
+	wait "$tracer" || true
+	wait_until process_gone "$joiner"
+}
+
 ns_links_of() { for t in $NS_TYPES; do readlink "/proc/$1/ns/$t"; done; }
 
 @test "stage12: exec's command is in every namespace of the container's first process" {
@@ -129,15 +149,7 @@ ns_links_of() { for t in $NS_TYPES; do readlink "/proc/$1/ns/$t"; done; }
 	require_strace
 	require_wchan
 	start_named web sleep 1000
-	strace -qq -o /dev/null -e trace=setpgid -e inject=setpgid:delay_enter=60s \
-		"$STAGE" -q exec web true >"$TEST_TMP/exec.out" 2>&1 3>&- &
-	tracer=$!
-	MORE_STAGES=$tracer
-	wait_until has_child "$tracer"
-	joiner=$(first_child_of "$tracer")
-	wait_until has_child "$joiner"
-	held=$(first_child_of "$joiner")
-	wait_until sleeps_in "$held" '*pipe_read'
+	hold_exec web
 	inner=$(awk '/^NSpid:/ { print $NF }' "/proc/$held/status")
 	run nsenter -t "$CHILD" -a cat /proc/1/exe
 	[ "$status" -eq 0 ] || fail "the control: root inside cannot read its own first process's exe: $output"
@@ -145,9 +157,7 @@ ns_links_of() { for t in $NS_TYPES; do readlink "/proc/$1/ns/$t"; done; }
 	[ "$status" -ne 0 ] && [[ $output == *"Permission denied"* ]] || fail "exe: exit $status: ${output:0:200}"
 	run nsenter -t "$CHILD" -a dd if="/proc/$inner/mem" bs=1 count=1
 	[ "$status" -ne 0 ] && [[ $output == *"Permission denied"* ]] || fail "mem: exit $status: $output"
-	kill -KILL "$tracer"
-	wait "$tracer" || true
-	wait_until process_gone "$joiner"
+	release_exec
 }
 
 # The same hold, seen from the host: what exec's child runs until its
@@ -157,20 +167,10 @@ ns_links_of() { for t in $NS_TYPES; do readlink "/proc/$1/ns/$t"; done; }
 	require_strace
 	require_wchan
 	start_named web sleep 1000
-	strace -qq -o /dev/null -e trace=setpgid -e inject=setpgid:delay_enter=60s \
-		"$STAGE" -q exec web true >"$TEST_TMP/exec.out" 2>&1 3>&- &
-	tracer=$!
-	MORE_STAGES=$tracer
-	wait_until has_child "$tracer"
-	joiner=$(first_child_of "$tracer")
-	wait_until has_child "$joiner"
-	held=$(first_child_of "$joiner")
-	wait_until sleeps_in "$held" '*pipe_read'
+	hold_exec web
 	[[ $(readlink "/proc/$held/exe") == /memfd:* ]] || fail "it runs $(readlink "/proc/$held/exe")"
 	exec 8<"/proc/$held/exe" # kept: once nothing runs it, a write is up to its seals
-	kill -KILL "$tracer"
-	wait "$tracer" || true
-	wait_until process_gone "$joiner"
+	release_exec
 	run dd if=/dev/zero of=/dev/fd/8 bs=1 count=1 conv=notrunc oflag=append
 	exec 8<&-
 	[ "$status" -ne 0 ] && [[ $output == *"Operation not permitted"* ]] || fail "a write: exit $status: $output"
@@ -278,9 +278,7 @@ ns_links_of() { for t in $NS_TYPES; do readlink "/proc/$1/ns/$t"; done; }
 	kill -KILL "$STAGE_PID"
 	wait_stage
 	wait_until test ! -e "/proc/$first"
-	kill -KILL "$tracer"
-	wait "$tracer" || true
-	wait_until process_gone "$joiner"
+	release_exec
 	wait_until grep -q '^stage12: ' "$TEST_TMP/exec.out"
 	sweep
 	same "$(grep '^stage12: ' "$TEST_TMP/exec.out")" "stage12: exec: open web's cgroup: No such process (it ended while we joined it)"
