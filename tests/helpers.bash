@@ -105,7 +105,7 @@ teardown_stage() {
 	fi
 	# A link left on the host (a stage 8 veth end) goes; and is reported.
 	if [ "$(host_net)" != "$HOST_NET" ]; then
-		for link in $(ip -o link show | awk -F': ' '{ print $2 }' | grep -o '^stage8-[0-9]*'); do
+		for link in $(ip -o link show | awk -F': ' '{ print $2 }' | grep -oE '^stage(8|13)-[0-9]*|^stage13br$'); do
 			ip link del "$link" 2>/dev/null || true
 		done
 		fail "the host's links, addresses or routes changed"
@@ -132,6 +132,23 @@ teardown_stage() {
 		fail "message queues were left on the host: $extra"
 	fi
 }
+
+# From stage 13 on, a test that sends packets runs the stage inside a network
+# namespace the test made itself, standing for the host: whatever goes wrong,
+# no packet can reach the machine's real network. "The internet", where a
+# test needs one, is another namespace of the test's, on 192.0.2.0/24
+# (TEST-NET-1); no test sends a packet to any other address. Add a test the
+# same way: make_host_netns, then run everything through in_host.
+# The namespace is held by a sleep that stop_stage kills with the stages.
+make_host_netns() {
+	unshare --net sleep 100000 3>&- &
+	HOST_NS=$!
+	MORE_STAGES="${MORE_STAGES:-} $HOST_NS"
+	wait_until netns_of_its_own "$HOST_NS"
+	in_host ip link set lo up
+}
+netns_of_its_own() { [ "$(readlink "/proc/$1/ns/net")" != "$(readlink /proc/self/ns/net)" ]; }
+in_host() { nsenter -t "$HOST_NS" -n -- "$@"; }
 
 # The host's links, addresses and routes, without counters or flags that
 # change on their own.
@@ -194,6 +211,7 @@ in_words() {
 	held_or_gone) echo "strace (process ${2:-?}) to hold the stage at a write after its clone, or to end" ;;
 	in_state) echo "process ${2:-?} to be in state $3 ($([ "$3" = t ] && echo "held by a tracer" || echo "see proc(5)"))" ;;
 	grep) echo "${*: -1} to hold a line matching '${*: -2:1}'" ;;
+	netns_of_its_own) echo "process ${2:-?} to be in a network namespace of its own" ;;
 	*) echo "$*" ;;
 	esac
 }

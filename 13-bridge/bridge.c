@@ -1,0 +1,171 @@
+/*
+ * bridge.c - stage 13's bridge and its addresses (bridge.h).
+ *
+ * Why a subnet must be free: adding the gateway's address to the bridge adds
+ * a route to the whole subnet, via the bridge. If the host already routes
+ * some of it elsewhere - its LAN, a VPN, docker0 - the two routes overlap,
+ * and the kernel sends each packet by the more specific one (the first, if
+ * they are alike). One side goes dark: the containers, or the hosts out
+ * there with those addresses. So, as docker picks a bridge's subnet from its
+ * address pools, we take the first of a short list that no route covers.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netlink.h"
+#include "bridge.h"
+
+/* Private (RFC 1918), and off the ranges most LANs and docker use. */
+static const char *const default_subnets[] = { "172.31.13.0/24", "10.13.13.0/24",
+					       "192.168.213.0/24" };
+
+int parse_subnet(const char *cidr, struct subnet *subnet)
+{
+	char net[INET_ADDRSTRLEN], *end;
+	const char *slash = strchr(cidr, '/');
+	long prefix;
+
+	if (!slash || slash - cidr >= (long)sizeof(net))
+		return -1;
+	snprintf(net, sizeof(net), "%.*s", (int)(slash - cidr), cidr);
+	prefix = strtol(slash + 1, &end, 10);
+	if (inet_pton(AF_INET, net, &subnet->net) != 1 || end == slash + 1 || *end != '\0' ||
+	    prefix < 16 || prefix > 30 || ntohl(subnet->net.s_addr) << prefix != 0)
+		return -1;
+	subnet->prefix = (int)prefix;
+	return 0;
+}
+
+struct in_addr address_on(struct subnet subnet, int n)
+{
+	struct in_addr address = { htonl(ntohl(subnet.net.s_addr) + n) };
+
+	return address;
+}
+
+int last_host(struct subnet subnet)
+{
+	return (1 << (32 - subnet.prefix)) - 2;
+}
+
+int host_number(struct subnet subnet, struct in_addr address)
+{
+	uint32_t n = ntohl(address.s_addr) - ntohl(subnet.net.s_addr);
+
+	return n >= 2 && n <= (uint32_t)last_host(subnet) ? (int)n : -2;
+}
+
+struct check {
+	struct subnet *subnet;
+	int bridge;
+};
+
+/* Two prefixes overlap when they agree on the bits of the shorter one. */
+static int covers(const struct route *route, void *data)
+{
+	struct check *check = data;
+	int prefix = route->prefix < check->subnet->prefix ? route->prefix : check->subnet->prefix;
+	uint32_t mask = htonl(~0u << (32 - prefix));
+
+	if (route->prefix == 0 || (check->bridge && route->oif == check->bridge))
+		return 0;
+	if ((route->dst.s_addr ^ check->subnet->net.s_addr) & mask)
+		return 0;
+	errno = EEXIST;
+	return -1;
+}
+
+static int subnet_free(int sock, const struct subnet *subnet, int bridge)
+{
+	struct check check = { (struct subnet *)subnet, bridge }; /* only read */
+
+	return for_each_route(sock, covers, &check);
+}
+
+static int default_subnet(int sock, struct subnet *subnet, int bridge)
+{
+	for (size_t i = 0; i < sizeof(default_subnets) / sizeof(default_subnets[0]); i++) {
+		if (parse_subnet(default_subnets[i], subnet) < 0)
+			return -1;
+		if (subnet_free(sock, subnet, bridge) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return -1;
+	}
+	return -1; /* errno EEXIST: every one is covered */
+}
+
+static int kernel_route(const struct route *route, void *data)
+{
+	struct check *check = data;
+	struct subnet *subnet = check->subnet;
+
+	if (route->kernel && route->oif == check->bridge && route->prefix > 0) {
+		subnet->net = route->dst;
+		subnet->prefix = route->prefix;
+	}
+	return 0;
+}
+
+static int subnet_of(int sock, int bridge, struct subnet *subnet)
+{
+	struct check check = { subnet, bridge };
+
+	subnet->prefix = 0;
+	if (for_each_route(sock, kernel_route, &check) < 0)
+		return -1;
+	if (subnet->prefix)
+		return 0;
+	errno = EADDRNOTAVAIL; /* the bridge has no address */
+	return -1;
+}
+
+/* Made, on a free subnet; or 0 with nothing left made. */
+static int make_bridge(int sock, const char *name, struct subnet *subnet)
+{
+	int bridge, err;
+
+	if (add_bridge(sock, name) < 0)
+		return 0;
+	bridge = if_nametoindex(name);
+	/* Root inside may send it router advertisements (CVE-2020-13401). */
+	if (bridge && (subnet->prefix ? subnet_free(sock, subnet, bridge)
+				      : default_subnet(sock, subnet, bridge)) == 0 &&
+	    ipv6_off(name) == 0 && add_address(sock, bridge, address_on(*subnet, 1), subnet->prefix) == 0 &&
+	    bring_up(sock, bridge) == 0)
+		return bridge;
+	err = errno;
+	if (bridge)
+		delete_link(sock, bridge);
+	errno = err;
+	return 0;
+}
+
+int find_bridge(int sock, const char *name, struct subnet *subnet, int *made)
+{
+	struct subnet wanted = *subnet;
+	int bridge = if_nametoindex(name), ports = 0;
+
+	*made = 0;
+	if (bridge && (ports = count_ports(sock, bridge)) < 0)
+		return 0;
+	if (ports > 0) {
+		if (subnet_of(sock, bridge, subnet) < 0)
+			return 0;
+		if (wanted.prefix && memcmp(&wanted, subnet, sizeof(wanted)) != 0) {
+			errno = EEXIST;
+			return 0;
+		}
+		return bridge;
+	}
+	if (bridge && delete_link(sock, bridge) < 0 && errno != ENODEV)
+		return 0;
+	bridge = make_bridge(sock, name, subnet);
+	*made = bridge != 0;
+	return bridge;
+}

@@ -1,0 +1,59 @@
+/*
+ * netlink.h - the `ip` commands stages 08 and 13 run, each as one rtnetlink request
+ * to the kernel, built in netlink.c. Each sends its request on sock, a
+ * socket from nl_open(), and returns 0, or -1 with errno set to the kernel's
+ * answer (EEXIST, EPERM ...), like the system call it stands in for.
+ */
+#ifndef NETLINK_H
+#define NETLINK_H
+
+#include <netinet/in.h>
+#include <sys/types.h>
+
+int nl_open(void);
+
+/* ip link add HOST_END type veth peer name PEER netns PID */
+int add_veth_pair(int sock, const char *host_end, const char *peer, pid_t pid);
+
+/* ip addr add ADDRESS/PREFIX dev INDEX */
+int add_address(int sock, int ifindex, struct in_addr address, int prefix);
+
+/* ip link set INDEX up */
+int bring_up(int sock, int ifindex);
+
+/* ip route add default via GATEWAY dev INDEX */
+int add_default_route(int sock, int ifindex, struct in_addr gateway);
+
+/* ip link del INDEX */
+int delete_link(int sock, int ifindex);
+
+/* ip link add NAME type bridge */
+int add_bridge(int sock, const char *name);
+
+/* ip link set INDEX master BRIDGE: INDEX becomes a port of BRIDGE */
+int enslave(int sock, int ifindex, int bridge);
+
+/* ip link show master BRIDGE | wc -l: how many ports BRIDGE has, or -1 */
+int count_ports(int sock, int bridge);
+
+/* ip route show table all: each IPv4 route, as far as a stage needs it, to
+ * each(), until each() returns -1 (and so does for_each_route()) */
+struct route {
+	struct in_addr dst; /* dst/prefix: what the route covers; prefix 0: default */
+	int prefix;
+	int oif; /* the link it leaves by, or 0 */
+	int kernel; /* the kernel's own, for an address on oif (proto kernel) */
+};
+int for_each_route(int sock, int (*each)(const struct route *, void *), void *arg);
+
+/* sysctl -w net.ipv6.conf.NAME.disable_ipv6=1: not a request but a file, as
+ * rtnetlink sets no such thing. A link with IPv6 off takes no router
+ * advertisement, from which it would learn a route. 0 where the kernel has
+ * no IPv6 at all. */
+int ipv6_off(const char *name);
+
+/* sysctl net.bridge.bridge-nf-call-iptables: 1 where br_netfilter passes
+ * bridged IPv4 through the host's iptables; 0 where not, or no br_netfilter */
+int bridge_nf_call_iptables(void);
+
+#endif
