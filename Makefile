@@ -152,7 +152,7 @@ help:
 	@echo "make mutate           break each lesson (tests/mutations/) and see the tests catch it"
 	@echo "make sanitize         the tests against ASan + UBSan builds of every stage"
 	@echo "make lint             cppcheck, clang-tidy, clang-format, shellcheck: no findings"
-	@echo "make soak             every stage 200 times, 8 to 12 also 20 at once: nothing left"
+	@echo "make soak             every stage 200 times, 8 on also 20 at once: nothing left"
 	@echo "make check            make test, mutate, sanitize, lint and soak"
 	@echo "make bench            time every stage against unshare(1) (RUNS=200), as root"
 	@echo "make docs             rerun the transcripts in docs/ (as root)"

@@ -20,8 +20,14 @@
 #include "netlink.h"
 #include "bridge.h"
 
-/* Private (RFC 1918), and off the ranges most LANs and docker use. */
-static const char *const default_subnets[] = { "172.31.13.0/24", "10.13.13.0/24",
+/*
+ * Private (RFC 1918), and off the usual ones: home LANs (192.168.0-1.x,
+ * 10.0.0.x), docker's first pools (172.17-20.x), a cloud's default network
+ * (AWS's 172.31.0.0/16, GCP's 10.128.0.0/9). Only routes are checked, so a
+ * network the host reaches through its default route - the rest of a cloud
+ * VPC, a LAN behind a router - goes unseen: there, choose with --subnet.
+ */
+static const char *const default_subnets[] = { "10.13.13.0/24", "172.29.13.0/24",
 					       "192.168.213.0/24" };
 
 int parse_subnet(const char *cidr, struct subnet *subnet)
@@ -134,9 +140,11 @@ static int make_bridge(int sock, const char *name, struct subnet *subnet)
 		return 0;
 	bridge = if_nametoindex(name);
 	/* Root inside may send it router advertisements (CVE-2020-13401). */
-	if (bridge && (subnet->prefix ? subnet_free(sock, subnet, bridge)
-				      : default_subnet(sock, subnet, bridge)) == 0 &&
-	    ipv6_off(name) == 0 && add_address(sock, bridge, address_on(*subnet, 1), subnet->prefix) == 0 &&
+	if (bridge &&
+	    (subnet->prefix ? subnet_free(sock, subnet, bridge)
+			    : default_subnet(sock, subnet, bridge)) == 0 &&
+	    ipv6_off(name) == 0 &&
+	    add_address(sock, bridge, address_on(*subnet, 1), subnet->prefix) == 0 &&
 	    bring_up(sock, bridge) == 0)
 		return bridge;
 	err = errno;

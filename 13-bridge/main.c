@@ -2,8 +2,8 @@
  * Stage 13: one bridge for all the stage's containers, as docker0 is docker's.
  * The first container makes it, on a subnet no route of the host covers, with
  * the gateway's address; each host end becomes a port of it, and each eth0
- * gets an address of the subnet. The last container out removes it. A flock()
- * on our network namespace keeps joining and leaving from crossing.
+ * gets an address of the subnet. The last container out removes it. A lock
+ * that only root may take keeps joining and leaving from crossing.
  *
  * Mirrors: 003_d86038220a13138e.txt, "Docker 网络原理" and its picture; and
  *          the bridge that 001_0455fe89acfab686.txt ends on ("需要架设网桥").
@@ -46,7 +46,7 @@
 
 static int host_end; /* the host end's ifindex, once made; 0 before */
 static int bridge; /* the bridge's, once found or made; 0 before, and after */
-static int bridge_lock = -1; /* our network namespace, while flock()ed */
+static int bridge_lock = -1; /* /run/stage13.lock, while flock()ed; -1 if not */
 
 /* The controllers we limit, and our cgroup in each one's hierarchy: on v2
  * one directory for all three, [0]; "" until made, and after removal. */
@@ -95,7 +95,7 @@ static void usage(FILE *out)
 		"      --net N           take address N of the subnet, host end stage13-N\n"
 		"      --ip ADDR         take address ADDR (default: the first free one)\n"
 		"      --subnet CIDR     the bridge's, if this container makes it (default: the\n"
-		"                        first of subnet.c's three that no route covers)\n"
+		"                        first of bridge.c's three that no route covers)\n"
 		"      --memory SIZE     memory limit, in bytes or with K, M or G (default 256M)\n"
 		"      --pids N          at most N processes and threads (default 64)\n"
 		"      --cpus FRACTION   CPU time, 0.5 being half of one CPU (default 1)\n"
@@ -109,8 +109,8 @@ static void usage(FILE *out)
 }
 
 /* The options with no letter. */
-enum { OPT_CHROOT = 256, OPT_NET, OPT_IP, OPT_SUBNET, OPT_MEMORY, OPT_PIDS, OPT_CPUS, OPT_KEEP,
-       OPT_UPTIME, OPT_NAME };
+enum { OPT_CHROOT = 256, OPT_NET, OPT_MEMORY, OPT_PIDS, OPT_CPUS, OPT_KEEP, OPT_UPTIME, OPT_NAME };
+enum { OPT_IP = 300, OPT_SUBNET };
 
 /* "+" stops at the first non-option, so the command keeps its own flags. */
 static void parse_options(int argc, char **argv, struct container *c)
@@ -566,15 +566,17 @@ static void remove_cgroups(void)
 /*
  * One lock over making, joining, leaving and removing the bridge. Without it,
  * a container leaving could count no port and delete the bridge just as one
- * starting made itself a port of it: that one would be cut off. The lock is
- * a flock() on our network namespace's file, which every stage on this host
- * opens alike: it is the namespace the bridge lives in, it is no file on
- * disk to leave behind, and the kernel drops it when we die, even by -9.
+ * starting made itself a port of it: that one would be cut off. It is a
+ * flock() on a file only root may open, as iptables locks /run/xtables.lock:
+ * no user can hold it against us, and the kernel drops it when we die, even
+ * by -9. The file stays, empty: removing it would race with its waiters.
  */
 static int lock_bridge(void)
 {
-	bridge_lock = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	return bridge_lock < 0 ? -1 : flock(bridge_lock, LOCK_EX);
+	bridge_lock = open("/run/stage13.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (bridge_lock < 0)
+		return errno == EACCES ? 0 : -1; /* not root: it may change nothing */
+	return flock(bridge_lock, LOCK_EX);
 }
 
 /* The parent's last word on the network: the host end goes, and the pair
@@ -741,7 +743,7 @@ static int make_veth_pair(int sock, struct container *c, pid_t child, char name[
 
 	if (wanted < -1 || wanted > last_host(c->subnet)) {
 		errno = EINVAL;
-		die_in_setup(child, "parent: --ip or --net", "not a container's address on the subnet");
+		die_in_setup(child, "parent: --ip or --net", "not on the bridge's subnet");
 	}
 	for (int n = wanted >= 0 ? wanted : 2; n <= last_host(c->subnet); n++) {
 		snprintf(name, IFNAMSIZ, HOST_END_NAME, (unsigned short)n); /* n < 65535 */
@@ -761,22 +763,20 @@ static void wire_network(struct container *c, pid_t child)
 {
 	char name[IFNAMSIZ];
 	int sock = nl_open();
-	int n = -1, made;
+	int n = -1, made = 0;
 
 	if (sock < 0 || lock_bridge() < 0)
 		die_in_setup(child, "parent: lock the bridge", NULL);
 	bridge = find_bridge(sock, BRIDGE_NAME, &c->subnet, &made);
 	if (!bridge && errno != EPERM)
 		die_in_setup(child, "parent: find or make the bridge " BRIDGE_NAME,
-			     errno == EEXIST ? "the subnet is covered by a route, or not the bridge's" : NULL);
+			     errno == EEXIST ? "covered by a route, or not the bridge's" : NULL);
 	if (made)
 		say("parent: made the bridge %s, gateway %s/%d", BRIDGE_NAME,
 		    inet_ntoa(address_on(c->subnet, 1)), c->subnet.prefix);
-	/* br_netfilter passes bridged IPv4 through the host's FORWARD chain,
-	 * where docker and ufw set a policy of DROP (moby #39439). */
-	if (made && bridge_nf_call_iptables() == 1)
-		warn("br_netfilter is on: a FORWARD policy of DROP would drop what the "
-		     "containers send each other; make doctor shows the policy");
+	if (made && bridged_traffic_dropped() == 1) /* moby #39439 */
+		warn("the host's firewall drops what the containers send each other: a "
+		     "FORWARD policy of DROP, with br_netfilter; make doctor shows the fix");
 	if (!bridge || (n = make_veth_pair(sock, c, child, name)) < 0) {
 		bridge = 0; /* not ours to leave */
 		/* Not an error, but not a progress line either: -q keeps it. */
@@ -791,7 +791,7 @@ static void wire_network(struct container *c, pid_t child)
 			die_in_setup(child, "parent: bring the host end up", NULL);
 		say("parent: veth pair %s <-> eth0, %s a port of %s", name, name, BRIDGE_NAME);
 	}
-	if (close(sock) < 0 || close(bridge_lock) < 0)
+	if (close(sock) < 0 || (bridge_lock >= 0 && close(bridge_lock) < 0))
 		die_in_setup(child, "parent: unlock the bridge", NULL);
 	bridge_lock = -1;
 	if (write(c->net[1], &c->subnet, sizeof(c->subnet)) != sizeof(c->subnet) ||

@@ -52,8 +52,10 @@ int for_each_route(int sock, int (*each)(const struct route *, void *), void *ar
  * no IPv6 at all. */
 int ipv6_off(const char *name);
 
-/* sysctl net.bridge.bridge-nf-call-iptables: 1 where br_netfilter passes
- * bridged IPv4 through the host's iptables; 0 where not, or no br_netfilter */
-int bridge_nf_call_iptables(void);
+/* 1 where br_netfilter sends the IPv4 a bridge passes between its ports to
+ * the host's FORWARD chains (sysctl net.bridge.bridge-nf-call-iptables = 1),
+ * and one of them, ip or inet family, drops by policy, as docker's and ufw's
+ * do (nft list chains); 0 where not; -1 when the chains cannot be read. */
+int bridged_traffic_dropped(void);
 
 #endif

@@ -72,11 +72,11 @@ only_lo() { [ "$(in_host ip -o link show | awk -F': ' '{ print $2 }')" = lo ]; }
 			in_container "$name" ping -c 1 -W 5 "$(address_of "$other")" >/dev/null ||
 				fail "$name cannot ping $other at $(address_of "$other")"
 		done
-		in_container "$name" ping -c 1 -W 5 172.31.13.1 >/dev/null || fail "$name cannot ping the gateway"
+		in_container "$name" ping -c 1 -W 5 10.13.13.1 >/dev/null || fail "$name cannot ping the gateway"
 		in_host "$ROOTFS_DIR/bin/busybox" ping -c 1 -W 5 "$(address_of "$name")" >/dev/null ||
 			fail "the host cannot ping $name at $(address_of "$name")"
 	done
-	[ "$(in_host ip -o -4 addr show stage13br | awk '{ print $4 }')" = 172.31.13.1/24 ] ||
+	[ "$(in_host ip -o -4 addr show stage13br | awk '{ print $4 }')" = 10.13.13.1/24 ] ||
 		fail "the bridge: $(in_host ip -o addr show stage13br)"
 }
 
@@ -85,10 +85,10 @@ only_lo() { [ "$(in_host ip -o link show | awk -F': ' '{ print $2 }')" = lo ]; }
 	for name in c1 c2 c3; do
 		in_container "$name" sh -c 'cat /sys/class/net/eth0/address; ip -4 -o addr show eth0 | awk "{ print \$4 }"
 			ip route | awk "/^default/ { print \$3 }"' >"$TEST_TMP/$name.net"
-		[ "$(sed -n 3p "$TEST_TMP/$name.net")" = 172.31.13.1 ] || fail "$name: $(cat "$TEST_TMP/$name.net")"
+		[ "$(sed -n 3p "$TEST_TMP/$name.net")" = 10.13.13.1 ] || fail "$name: $(cat "$TEST_TMP/$name.net")"
 	done
 	macs=$(awk 'FNR == 1' "$TEST_TMP"/c?.net | sort -u | wc -l)
-	addresses=$(awk 'FNR == 2' "$TEST_TMP"/c?.net | sort -u | grep -c '^172\.31\.13\.[0-9]*/24$')
+	addresses=$(awk 'FNR == 2' "$TEST_TMP"/c?.net | sort -u | grep -c '^10\.13\.13\.[0-9]*/24$')
 	[ "$macs" -eq 3 ] && [ "$addresses" -eq 3 ] || fail "$(cat "$TEST_TMP"/c?.net)"
 	[ "$(ports)" -eq 3 ] || fail "$(in_host bridge link show)"
 	in_host ip -d link show stage13br | grep -q 'bridge forward_delay' || fail "$(in_host ip -d link show stage13br)"
@@ -100,7 +100,7 @@ only_lo() { [ "$(in_host ip -o link show | awk -F': ' '{ print $2 }')" = lo ]; }
 	stop_named c1
 	bridge_here || fail "the bridge went while c2 runs"
 	[ "$(ports)" -eq 1 ] || fail "$(in_host bridge link show)"
-	in_container c2 ping -c 1 -W 5 172.31.13.1 >/dev/null || fail "c2 lost its gateway"
+	in_container c2 ping -c 1 -W 5 10.13.13.1 >/dev/null || fail "c2 lost its gateway"
 	stop_named c2
 	only_lo || fail "left in the host namespace: $(in_host ip -o link show)"
 }
@@ -108,7 +108,7 @@ only_lo() { [ "$(in_host ip -o link show | awk -F': ' '{ print $2 }')" = lo ]; }
 @test "stage13: 20 containers starting and stopping at random each reach the gateway, and leave nothing" {
 	for i in $(seq 20); do
 		in_host "$STAGE" -q -r "$ROOTFS_DIR" sh -c \
-			"sleep 0.\$((RANDOM % 5)); ping -c 1 -W 5 172.31.13.1 >/dev/null" >"$TEST_TMP/out$i" 2>&1 3>&- &
+			"sleep 0.\$((RANDOM % 5)); ping -c 1 -W 5 10.13.13.1 >/dev/null" >"$TEST_TMP/out$i" 2>&1 3>&- &
 		MORE_STAGES="$MORE_STAGES $!"
 		sleep "0.0$((RANDOM % 10))" # starts spread at random, not to wait for anything
 	done
@@ -128,7 +128,7 @@ only_lo() { [ "$(in_host ip -o link show | awk -F': ' '{ print $2 }')" = lo ]; }
 	wait "${PID_OF[c1]}" "${PID_OF[c2]}" "${PID_OF[c3]}" || true # reaped: stage 09 sweeps their cgroups
 	wait_until sh -c "[ \"\$(nsenter -t $HOST_NS -n bridge link show | wc -l)\" -eq 0 ]"
 	bridge_here || fail "the bridge went though no stage could remove it"
-	run in_host "$STAGE" -q -r "$ROOTFS_DIR" ping -c 1 -W 5 172.31.13.1
+	run in_host "$STAGE" -q -r "$ROOTFS_DIR" ping -c 1 -W 5 10.13.13.1
 	[ "$status" -eq 0 ] || fail "the next start: exit $status: $output"
 	only_lo || fail "left in the host namespace: $(in_host ip -o link show)"
 }
@@ -144,8 +144,8 @@ only_lo() { [ "$(in_host ip -o link show | awk -F': ' '{ print $2 }')" = lo ]; }
 }
 
 @test "stage13: an address in use, a subnet a route covers, or another subnet than the bridge's is refused with 125" {
-	start_named c1 --ip 172.31.13.5
-	run in_host "$STAGE" -q -r "$ROOTFS_DIR" --ip 172.31.13.5 true
+	start_named c1 --ip 10.13.13.5
+	run in_host "$STAGE" -q -r "$ROOTFS_DIR" --ip 10.13.13.5 true
 	[ "$status" -eq 125 ] || fail "exit $status: $output"
 	same "$output" "stage13: parent: make the veth pair: File exists (that address is in use)"
 	run in_host "$STAGE" -q -r "$ROOTFS_DIR" --ip 10.1.2.3 true
@@ -166,13 +166,14 @@ only_lo() { [ "$(in_host ip -o link show | awk -F': ' '{ print $2 }')" = lo ]; }
 }
 
 @test "stage13: the default subnet is the first of the list that no route of the host covers" {
-	in_host ip route add 172.31.0.0/16 dev lo
-	address=$(in_host "$STAGE" -q -r "$ROOTFS_DIR" sh -c 'ip -4 -o addr show eth0 | awk "{ print \$4 }"' 2>/dev/null)
-	same "$address" "10.13.13.2/24"
+	in_host ip route add 10.13.0.0/16 dev lo
+	run in_host "$STAGE" -q -r "$ROOTFS_DIR" sh -c 'ip -4 -o addr show eth0 | awk "{ print \$4 }"'
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+	same "$output" "172.29.13.2/24"
 }
 
 # Container A leaves, held by strace just after it took the lock to leave
-# (its second flock()); B starts meanwhile. B must wait for the lock: A
+# (its second flock() of /run/stage13.lock); B starts meanwhile. B must wait for the lock: A
 # then counts no port and deletes the bridge, and B makes it afresh. Had B
 # not waited, it would have joined the bridge A was about to delete.
 @test "stage13: a container that starts while the last one leaves waits for it, and gets a bridge" {
@@ -187,16 +188,16 @@ only_lo() { [ "$(in_host ip -o link show | awk -F': ' '{ print $2 }')" = lo ]; }
 	wait_until has_child "$a"
 	wait_until command_is "$(first_child_of "$a")" sleep
 	kill -KILL "$(first_child_of "$a")"
-	exec {ns}<"/proc/$HOST_NS/ns/net"
-	wait_until lock_held "$ns"
-	nsenter -t "$HOST_NS" -n -- "$STAGE" -q -r "$ROOTFS_DIR" ping -c 1 -W 5 172.31.13.1 >"$TEST_TMP/b" 2>&1 3>&- &
+	exec {lock}</run/stage13.lock
+	wait_until lock_held "$lock"
+	nsenter -t "$HOST_NS" -n -- "$STAGE" -q -r "$ROOTFS_DIR" ping -c 1 -W 5 10.13.13.1 >"$TEST_TMP/b" 2>&1 3>&- &
 	b=$!
 	MORE_STAGES="$MORE_STAGES $b"
 	wait_until sleeps_in "$b" '*lock*'
 	kill -KILL "$tracer"
 	wait "$tracer" || true
 	wait "$b" || fail "B: exit $?: $(cat "$TEST_TMP/b")"
-	exec {ns}<&-
+	exec {lock}<&-
 	wait_until process_gone "$a"
 	only_lo || fail "left in the host namespace: $(in_host ip -o link show)"
 }
@@ -224,17 +225,51 @@ lock_held() { ! { flock -n "$1" && flock -u "$1"; }; }
 	only_lo || fail "$(in_host ip -o link show)"
 }
 
-# br_netfilter's switch is per network namespace: where it is loaded, the
-# test turns it off in its own namespace for the control.
-@test "stage13: where br_netfilter sends bridged traffic to iptables, the stage says so in one line" {
+# The stage reads the host's chains (nf_tables) when it makes the bridge. An
+# ip- or inet-family chain on the forward hook (docker's FORWARD) sees
+# bridged IPv4 only where br_netfilter hands it over (bridge-nf-call-iptables,
+# per namespace; on here, off where br_netfilter is not loaded). Each case
+# is checked against what happens: c2 pings c1, or cannot.
+@test "stage13: where the host's firewall drops bridged traffic, the stage says so in one line, and only there" {
+	command -v nft >/dev/null || skip "needs nft: sudo apt-get install nftables"
+	line="stage13: the host's firewall drops what the containers send each other: a FORWARD policy of DROP, with br_netfilter; make doctor shows the fix"
 	flag=/proc/sys/net/bridge/bridge-nf-call-iptables
-	if in_host test -e "$flag"; then
-		in_host sh -c "echo 1 >$flag"
-		run in_host "$STAGE" -q -r "$ROOTFS_DIR" true
-		[ "$status" -eq 0 ] || fail "exit $status: $output"
-		same "$output" "stage13: br_netfilter is on: a FORWARD policy of DROP would drop what the containers send each other; make doctor shows the policy"
-		in_host sh -c "echo 0 >$flag"
-	fi
-	run in_host "$STAGE" -q -r "$ROOTFS_DIR" true
-	[ "$status" -eq 0 ] && [ -z "$output" ] || fail "exit $status: $output"
+	for family in ip inet none; do
+		in_host nft flush ruleset
+		[ "$family" = none ] || in_host nft "add table $family t; add chain $family t forward { type filter hook forward priority 0; policy drop; }"
+		start_named c1
+		start_named c2
+		drops=0
+		[ "$family" != none ] && [ "$(in_host cat "$flag" 2>/dev/null)" = 1 ] && drops=1
+		if in_container c2 ping -c 1 -W 1 "$(address_of c1)" >/dev/null; then reached=1; else reached=0; fi
+		[ "$reached" -ne "$drops" ] || fail "$family: c2 reached c1: $reached, with the chain dropping: $drops"
+		said=$(grep -cxF "$line" "$TEST_TMP/c1" || true)
+		[ "$said" -eq "$drops" ] || fail "$family: the line said $said times, dropping $drops: $(cat "$TEST_TMP/c1")"
+		[ "$(grep -cF "$line" "$TEST_TMP/c2" || true)" -eq 0 ] || fail "$family: said again, by the second"
+		stop_named c2
+		stop_named c1
+	done
+	in_host nft flush ruleset
+}
+
+# Root inside holds CAP_NET_RAW in its own namespace: it may send a router
+# advertisement out of eth0, which the bridge passes up to the host. A bridge
+# with IPv6 on takes it, and routes the host's IPv6 through the container
+# (CVE-2020-13401). The ping after it, on the same bridge, comes back once
+# the host has had it.
+@test "stage13: the bridge has IPv6 off before it is up: a router advertisement from inside gives the host no route" {
+	[ -e /proc/sys/net/ipv6 ] || skip "this kernel has no IPv6"
+	copy_rootfs "$TEST_TMP/rootfs"
+	cc -static -o "$TEST_TMP/rootfs/bin/send-ra" "$ROOT/tests/send-ra.c" ||
+		fail "cannot build tests/send-ra.c static (libc6-dev)"
+	ROOTFS_DIR=$TEST_TMP/rootfs
+	start_named c1
+	in_container c1 sh -c 'send-ra eth0 && ping -c 1 -W 5 10.13.13.1 >/dev/null' || fail "the first advertisement"
+	routes=$(in_host ip -6 route show default)
+	[ -z "$routes" ] || fail "the host took a route from inside: $routes"
+	# The control: with IPv6 on at the bridge, the same advertisement is taken.
+	in_host sh -c 'echo 0 >/proc/sys/net/ipv6/conf/stage13br/disable_ipv6'
+	in_container c1 sh -c 'send-ra eth0 && ping -c 1 -W 5 10.13.13.1 >/dev/null' || fail "the second advertisement"
+	wait_until sh -c "nsenter -t $HOST_NS -n ip -6 route show default | grep -q 'dev stage13br'"
+	stop_named c1
 }
