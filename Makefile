@@ -113,7 +113,7 @@ sanitize: all
 lint:
 	tools/lint
 
-# Every stage started 200 times in a row, stages 8 to 12 also 20 at once, and
+# Every stage started 200 times in a row, stages 8 on also 20 at once, and
 # stage 12's exec 200 times and 20 at once into one container: no
 # failure, and nothing left on the host (tools/soak). As root.
 soak: all

@@ -10,6 +10,7 @@
  * address pools, we take the first of a short list that no route covers.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdint.h>
@@ -40,8 +41,8 @@ int parse_subnet(const char *cidr, struct subnet *subnet)
 		return -1;
 	snprintf(net, sizeof(net), "%.*s", (int)(slash - cidr), cidr);
 	prefix = strtol(slash + 1, &end, 10);
-	if (inet_pton(AF_INET, net, &subnet->net) != 1 || end == slash + 1 || *end != '\0' ||
-	    prefix < 16 || prefix > 30 || ntohl(subnet->net.s_addr) << prefix != 0)
+	if (inet_pton(AF_INET, net, &subnet->net) != 1 || !isdigit((unsigned char)slash[1]) ||
+	    *end != '\0' || prefix < 16 || prefix > 30 || ntohl(subnet->net.s_addr) << prefix != 0)
 		return -1;
 	subnet->prefix = (int)prefix;
 	return 0;
@@ -76,11 +77,11 @@ static int covers(const struct route *route, void *data)
 {
 	struct check *check = data;
 	int prefix = route->prefix < check->subnet->prefix ? route->prefix : check->subnet->prefix;
-	uint32_t mask = htonl(~0u << (32 - prefix));
 
 	if (route->prefix == 0 || (check->bridge && route->oif == check->bridge))
 		return 0;
-	if ((route->dst.s_addr ^ check->subnet->net.s_addr) & mask)
+	/* prefix is 1 to 30 here: a shift by 32 would be undefined */
+	if ((route->dst.s_addr ^ check->subnet->net.s_addr) & htonl(~0u << (32 - prefix)))
 		return 0;
 	errno = EEXIST;
 	return -1;

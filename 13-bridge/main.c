@@ -574,9 +574,7 @@ static void remove_cgroups(void)
 static int lock_bridge(void)
 {
 	bridge_lock = open("/run/stage13.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (bridge_lock < 0)
-		return errno == EACCES ? 0 : -1; /* not root: it may change nothing */
-	return flock(bridge_lock, LOCK_EX);
+	return bridge_lock < 0 ? -1 : flock(bridge_lock, LOCK_EX);
 }
 
 /* The parent's last word on the network: the host end goes, and the pair
@@ -743,7 +741,7 @@ static int make_veth_pair(int sock, struct container *c, pid_t child, char name[
 
 	if (wanted < -1 || wanted > last_host(c->subnet)) {
 		errno = EINVAL;
-		die_in_setup(child, "parent: --ip or --net", "not on the bridge's subnet");
+		die_in_setup(child, "parent: --ip or --net", "not a container's address");
 	}
 	for (int n = wanted >= 0 ? wanted : 2; n <= last_host(c->subnet); n++) {
 		snprintf(name, IFNAMSIZ, HOST_END_NAME, (unsigned short)n); /* n < 65535 */
@@ -765,17 +763,19 @@ static void wire_network(struct container *c, pid_t child)
 	int sock = nl_open();
 	int n = -1, made = 0;
 
-	if (sock < 0 || lock_bridge() < 0)
+	if (sock < 0)
+		die_in_setup(child, "parent: netlink socket", NULL);
+	if (lock_bridge() < 0 && errno != EACCES) /* EACCES: not root, and so no bridge */
 		die_in_setup(child, "parent: lock the bridge", NULL);
-	bridge = find_bridge(sock, BRIDGE_NAME, &c->subnet, &made);
-	if (!bridge && errno != EPERM)
+	bridge = bridge_lock < 0 ? 0 : find_bridge(sock, BRIDGE_NAME, &c->subnet, &made);
+	if (!bridge && bridge_lock >= 0 && errno != EPERM)
 		die_in_setup(child, "parent: find or make the bridge " BRIDGE_NAME,
-			     errno == EEXIST ? "covered by a route, or not the bridge's" : NULL);
+			     errno == EEXIST ? "a route covers it, or the bridge's differs" : NULL);
 	if (made)
 		say("parent: made the bridge %s, gateway %s/%d", BRIDGE_NAME,
 		    inet_ntoa(address_on(c->subnet, 1)), c->subnet.prefix);
 	if (made && bridged_traffic_dropped() == 1) /* moby #39439 */
-		warn("the host's firewall drops what the containers send each other: a "
+		warn("the host's firewall may drop what the containers send each other: a "
 		     "FORWARD policy of DROP, with br_netfilter; make doctor shows the fix");
 	if (!bridge || (n = make_veth_pair(sock, c, child, name)) < 0) {
 		bridge = 0; /* not ours to leave */

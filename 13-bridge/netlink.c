@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -23,6 +24,7 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -92,7 +94,9 @@ static void nl_end(struct nl_request *req, struct rtattr *nest)
  * Send the request and read the kernel's answer: 0 when it says done, else
  * -1 with errno set to what it said, so that the caller prints it like any
  * failed system call. A dump (NLM_F_DUMP) is answered by many messages, each
- * handed to each(), then NLMSG_DONE; each() may stop it early with -1.
+ * handed to each(), then NLMSG_DONE. each() may stop it with -1 (and errno):
+ * the rest is still read to the end, or the kernel, mid-dump on this socket,
+ * would refuse the next request with EBUSY.
  */
 static int nl_exchange(int sock, struct nl_request *req, int (*each)(struct nlmsghdr *, void *),
 		       void *arg)
@@ -103,6 +107,7 @@ static int nl_exchange(int sock, struct nl_request *req, int (*each)(struct nlms
 		char bytes[32768]; /* a dump's part is at most this, or our buffer's size */
 	} answer;
 	ssize_t n;
+	int stopped = 0; /* each()'s errno, once it said stop */
 
 	if (req->too_long) {
 		errno = EMSGSIZE;
@@ -131,8 +136,8 @@ static int nl_exchange(int sock, struct nl_request *req, int (*each)(struct nlms
 			if (msg->nlmsg_seq != req->hdr.nlmsg_seq)
 				continue; /* not the answer to this request */
 			if (msg->nlmsg_type != NLMSG_ERROR && msg->nlmsg_type != NLMSG_DONE) {
-				if (each && each(msg, arg) < 0)
-					return -1;
+				if (each && !stopped && each(msg, arg) < 0)
+					stopped = errno ? errno : EIO;
 				continue;
 			}
 			/* NLMSG_DONE carries the dump's error, an int, where an
@@ -141,8 +146,10 @@ static int nl_exchange(int sock, struct nl_request *req, int (*each)(struct nlms
 				errno = EBADMSG;
 				return -1;
 			}
+			if (err->error == 0 && stopped)
+				errno = stopped;
 			if (err->error == 0)
-				return 0;
+				return stopped ? -1 : 0;
 			errno = -err->error;
 			return -1;
 		}
@@ -237,15 +244,23 @@ int delete_link(int sock, int ifindex)
 	return nl_talk(sock, &req);
 }
 
-/* ip link add NAME type bridge */
+/* ip link add NAME address MAC type bridge: a MAC of its own, random and
+ * locally administered, as docker gives docker0. Without one, a bridge takes
+ * the lowest of its ports' MACs, and the gateway's MAC would change under
+ * the containers' ARP caches as they come and go. */
 int add_bridge(int sock, const char *name)
 {
 	struct nl_request req;
 	struct ifinfomsg link = { .ifi_family = AF_UNSPEC };
 	struct rtattr *info;
+	unsigned char mac[ETH_ALEN];
 
+	if (getrandom(mac, sizeof(mac), 0) != sizeof(mac))
+		return -1;
+	mac[0] = (mac[0] & 0xfe) | 0x02; /* unicast, locally administered */
 	nl_start(&req, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &link, sizeof(link));
 	nl_put(&req, IFLA_IFNAME, name, strlen(name) + 1);
+	nl_put(&req, IFLA_ADDRESS, mac, sizeof(mac));
 	info = nl_put(&req, IFLA_LINKINFO, NULL, 0);
 	nl_put(&req, IFLA_INFO_KIND, "bridge", sizeof("bridge"));
 	nl_end(&req, info);
