@@ -230,6 +230,32 @@ no_ports() { [ -z "$(in_host bridge link show)" ]; }
 }
 lock_held() { ! { flock -n "$1" && flock -u "$1"; }; }
 
+# The other way round: B joins, held by strace at its request to make its
+# host end a port (its fifth sendto(): two dumps, a pair refused, a pair
+# made, then this one), when A, the last, leaves. A must wait for B's lock:
+# then it counts B's port and keeps the bridge. Had B let go of the lock
+# once it found the bridge, A would have deleted it under B.
+@test "stage13: the last container waits to leave while another joins, and leaves it the bridge" {
+	require_strace
+	start_named a
+	nsenter -t "$HOST_NS" -n -- strace -qq -f -o /dev/null -e trace=sendto \
+		-e inject=sendto:delay_enter=60s:when=5 \
+		"$STAGE" -q -r "$ROOTFS_DIR" ping -c 1 -W 5 10.13.13.1 >"$TEST_TMP/b" 2>&1 3>&- &
+	tracer=$!
+	MORE_STAGES="$MORE_STAGES $tracer"
+	wait_until has_child "$tracer"
+	b=$(first_child_of "$tracer")
+	wait_until in_host ip link show stage13-3
+	kill -TERM "${PID_OF[a]}"
+	wait_until sleeps_in "${PID_OF[a]}" '*lock_inode_wait*'
+	kill -KILL "$tracer"
+	wait "$tracer" || true
+	wait_until process_gone "$b"
+	grep -q ' 1 packets received' "$TEST_TMP/b" || fail "B: $(cat "$TEST_TMP/b")"
+	wait "${PID_OF[a]}" || fail "A exited $?: $(cat "$TEST_TMP/a")"
+	only_lo || fail "left in the host namespace: $(in_host ip -o link show)"
+}
+
 @test "stage13: nothing of the network is left once the stage returns, even after a failed start" {
 	run in_host "$STAGE" -q -r "$ROOTFS_DIR" true
 	[ "$status" -eq 0 ] || fail "exit $status: $output"
