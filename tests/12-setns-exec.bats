@@ -20,15 +20,7 @@ teardown() {
 # The names stage 12's containers hold, as /proc/net/unix lists them.
 names_bound() { awk '$NF ~ /^@stage12\// { print $NF }' /proc/net/unix | sort; }
 
-# Is NAME's socket listening, that is, has its command started?
-name_listens() {
-	local flags path
-	# shellcheck disable=SC2034 # the fields before them
-	while read -r _ _ _ flags _ _ _ path; do
-		[ "$path" = "@stage12/$1" ] && ((0x$flags & 0x10000)) && return 0
-	done </proc/net/unix
-	return 1
-}
+name_listens() { name_listens_of 12 "$1"; }
 
 # start_named NAME [stage args...]: a container named NAME, in the
 # background, once exec can join it.

@@ -36,15 +36,7 @@ begin_named() { # the same, but not waiting for it
 	MORE_STAGES="$MORE_STAGES $!"
 }
 
-# Is NAME's socket listening, that is, has its command started? (stage 12)
-name_listens() {
-	local flags path
-	# shellcheck disable=SC2034 # the fields before them
-	while read -r _ _ _ flags _ _ _ path; do
-		[ "$path" = "@stage13/$1" ] && ((0x$flags & 0x10000)) && return 0
-	done < <(in_host cat /proc/net/unix)
-	return 1
-}
+name_listens() { name_listens_of 13 "$1" in_host; } # in the test's network namespace
 
 # Container NAME's address, as its stage's progress line gives it.
 address_of() { grep -o 'eth0 is [0-9.]*' "$TEST_TMP/$1" | cut -d' ' -f3; }

@@ -133,6 +133,19 @@ teardown_stage() {
 	fi
 }
 
+# Is stage N's container NAME (stage 12 on) listening on its name, that is,
+# has its command started? name_listens_of N NAME [PREFIX...]: /proc/net/unix
+# is read by PREFIX cat (in_host, say), as an abstract socket is seen only in
+# its own network namespace.
+name_listens_of() {
+	local flags path
+	# shellcheck disable=SC2034 # the fields before them
+	while read -r _ _ _ flags _ _ _ path; do
+		[ "$path" = "@stage$1/$2" ] && ((0x$flags & 0x10000)) && return 0
+	done < <("${@:3}" cat /proc/net/unix)
+	return 1
+}
+
 # From stage 13 on, a test that sends packets runs the stage inside a network
 # namespace the test made itself, standing for the host: whatever goes wrong,
 # no packet can reach the machine's real network. "The internet", where a
