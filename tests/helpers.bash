@@ -105,7 +105,7 @@ teardown_stage() {
 	fi
 	# A link left on the host (a stage 8 veth end) goes; and is reported.
 	if [ "$(host_net)" != "$HOST_NET" ]; then
-		for link in $(ip -o link show | awk -F': ' '{ print $2 }' | grep -oE '^stage(8|13)-[0-9]*|^stage13br$'); do
+		for link in $(ip -o link show | awk -F': ' '{ print $2 }' | grep -oE '^stage(8|13|14)-[0-9]*|^stage1[34]br$'); do
 			ip link del "$link" 2>/dev/null || true
 		done
 		fail "the host's links, addresses or routes changed"
@@ -162,6 +162,24 @@ make_host_netns() {
 }
 netns_of_its_own() { [ "$(readlink "/proc/$1/ns/net")" != "$(readlink /proc/self/ns/net)" ]; }
 in_host() { nsenter -t "$HOST_NS" -n -- "$@"; }
+
+# "The internet", from stage 14 on: one more namespace of the test's, joined
+# to the host's by a veth pair made straight in the two, wan (192.0.2.1 on
+# the host's side) to eth0 (192.0.2.2). It has no route to the containers:
+# what reaches it from them must come as the host's address.
+make_internet() {
+	unshare --net sleep 100000 3>&- &
+	INTERNET_NS=$!
+	MORE_STAGES="$MORE_STAGES $INTERNET_NS"
+	wait_until netns_of_its_own "$INTERNET_NS"
+	ip link add wan netns "$HOST_NS" type veth peer name eth0 netns "$INTERNET_NS"
+	in_host ip addr add 192.0.2.1/24 dev wan
+	in_host ip link set wan up
+	in_internet ip link set lo up
+	in_internet ip addr add 192.0.2.2/24 dev eth0
+	in_internet ip link set eth0 up
+}
+in_internet() { nsenter -t "$INTERNET_NS" -n -- "$@"; }
 
 # The host's links, addresses and routes, without counters or flags that
 # change on their own.
