@@ -30,6 +30,14 @@
 
 #include "netlink.h"
 
+struct nl_request {
+	union {
+		struct nlmsghdr hdr; /* hdr.nlmsg_len: the bytes used so far */
+		char bytes[1024]; /* the family header and attributes follow hdr */
+	};
+	int too_long; /* an attribute did not fit: the request is not sent */
+};
+
 /* A socket to the kernel's routing subsystem. Close-on-exec: it belongs to
  * the network namespace it was made in, and must not leak into a command. */
 int nl_open(void)
@@ -40,8 +48,8 @@ int nl_open(void)
 /* A new request: the netlink header, then the family header, copied in.
  * NLM_F_REQUEST | NLM_F_ACK always: every request here wants to know
  * whether it worked. */
-void nl_start(struct nl_request *req, int type, int flags, const void *family_header,
-	      size_t header_len)
+static void nl_start(struct nl_request *req, int type, int flags, const void *family_header,
+		     size_t header_len)
 {
 	static unsigned int sequence;
 
@@ -56,7 +64,7 @@ void nl_start(struct nl_request *req, int type, int flags, const void *family_he
 /* One attribute at the end of the request: its rtattr header, its payload,
  * padding to 4 bytes. Like iproute2's addattr_l(), it refuses one that would
  * run past the buffer, and nl_talk() then refuses the request (EMSGSIZE). */
-struct rtattr *nl_put(struct nl_request *req, int type, const void *payload, size_t len)
+static struct rtattr *nl_put(struct nl_request *req, int type, const void *payload, size_t len)
 {
 	size_t used = NLMSG_ALIGN(req->hdr.nlmsg_len);
 	struct rtattr *attr = (struct rtattr *)(req->bytes + used);
@@ -76,7 +84,7 @@ struct rtattr *nl_put(struct nl_request *req, int type, const void *payload, siz
 /* An attribute that holds attributes: nl_put() opens it, with what starts it
  * (a veth's peer starts with an ifinfomsg of its own), and nl_end() closes
  * it when what it holds is in, setting its length to cover them all. */
-void nl_end(struct nl_request *req, struct rtattr *nest)
+static void nl_end(struct nl_request *req, struct rtattr *nest)
 {
 	if (nest)
 		nest->rta_len = req->bytes + req->hdr.nlmsg_len - (char *)nest;
@@ -159,52 +167,89 @@ static int nl_talk(int sock, struct nl_request *req)
 	return nl_exchange(sock, req, NULL, NULL);
 }
 
-/* The messages of one batch, one after another, all of one sequence number. */
-void batch_add(struct batch *batch, struct nl_request *req)
-{
-	size_t len = NLMSG_ALIGN(req->hdr.nlmsg_len);
+/* The batch being built (netlink.h): the messages so far, one after
+ * another, all of one sequence number; and the one being written. */
+static struct batch {
+	_Alignas(struct nlmsghdr) char bytes[32768];
+	size_t len, last; /* the bytes used; where the last message starts */
+	__u32 seq;
+	int too_long; /* a message did not fit */
+	struct nl_request message; /* hdr.nlmsg_len 0: none */
+} batch;
 
-	if (req->too_long || batch->len + len > sizeof(batch->bytes)) {
-		batch->too_long = 1;
+/* The message being written goes in after the others. */
+static void batch_add(void)
+{
+	struct nl_request *message = &batch.message;
+	size_t len = NLMSG_ALIGN(message->hdr.nlmsg_len);
+
+	if (!len)
 		return;
+	if (message->too_long || batch.len + len > sizeof(batch.bytes)) {
+		batch.too_long = 1;
+	} else {
+		message->hdr.nlmsg_seq = batch.seq;
+		message->hdr.nlmsg_flags &= ~NLM_F_ACK; /* batch_send() asks for one answer */
+		memcpy(batch.bytes + batch.len, message->bytes, len);
+		batch.last = batch.len;
+		batch.len += len;
 	}
-	req->hdr.nlmsg_seq = batch->seq;
-	req->hdr.nlmsg_flags &= ~NLM_F_ACK; /* batch_send() asks for one answer */
-	memcpy(batch->bytes + batch->len, req->bytes, len);
-	batch->last = batch->len;
-	batch->len += len;
+	message->hdr.nlmsg_len = 0;
+}
+
+void batch_message(int type, int flags, const void *family_header, size_t header_len)
+{
+	batch_add();
+	nl_start(&batch.message, type, flags, family_header, header_len);
+}
+
+struct rtattr *batch_put(int type, const void *payload, size_t len)
+{
+	return nl_put(&batch.message, type, payload, len);
+}
+
+void batch_close(struct rtattr *nest)
+{
+	nl_end(&batch.message, nest);
 }
 
 /* BATCH_BEGIN and BATCH_END, to nfnetlink, whose res_id says for whom */
-void batch_mark(struct batch *batch, int type)
+static void batch_mark(int type)
 {
-	struct nl_request req;
 	struct nfgenmsg to = { .nfgen_family = AF_UNSPEC,
 			       .version = NFNETLINK_V0,
 			       .res_id = htons(NFNL_SUBSYS_NFTABLES) };
 
-	nl_start(&req, type, 0, &to, sizeof(to));
+	batch_message(type, 0, &to, sizeof(to));
 	if (type == NFNL_MSG_BATCH_BEGIN)
-		batch->seq = req.hdr.nlmsg_seq;
-	batch_add(batch, &req);
+		batch.seq = batch.message.hdr.nlmsg_seq; /* nl_start()'s next */
+	batch_add();
+}
+
+void batch_begin(void)
+{
+	memset(&batch, 0, sizeof(batch));
+	batch_mark(NFNL_MSG_BATCH_BEGIN);
 }
 
 /*
- * Only the last message asks for an answer (NLM_F_ACK), and all share one
+ * Only the last message asks for an answer (NLM_F_ACK; never BATCH_BEGIN or
+ * BATCH_END, whose acks Linux 6.10 on would send first), and all share one
  * sequence number. The kernel answers once the batch is done: each failed
  * message, in order, then the ack; so the first answer is the first error,
  * or the whole batch's "done". (A batch it cannot start at all, say with no
  * nf_tables, it answers through the BATCH_BEGIN: the same number.)
  */
-int batch_send(int sock, struct batch *batch)
+int batch_send(int sock)
 {
-	((struct nlmsghdr *)(batch->bytes + batch->last))->nlmsg_flags |= NLM_F_ACK;
-	batch_mark(batch, NFNL_MSG_BATCH_END);
-	if (batch->too_long) {
+	batch_add();
+	((struct nlmsghdr *)(batch.bytes + batch.last))->nlmsg_flags |= NLM_F_ACK;
+	batch_mark(NFNL_MSG_BATCH_END);
+	if (batch.too_long) {
 		errno = EMSGSIZE;
 		return -1;
 	}
-	return nl_send(sock, batch->bytes, batch->len, batch->seq, NULL, NULL);
+	return nl_send(sock, batch.bytes, batch.len, batch.seq, NULL, NULL);
 }
 
 /* ip link add HOST_END type veth peer name PEER netns PID: the peer is made
@@ -469,6 +514,20 @@ int ipv6_off(const char *name)
 	return 0;
 }
 
+static int bridge_nf_call_iptables(void)
+{
+	char on = '0';
+	int fd = open("/proc/sys/net/bridge/bridge-nf-call-iptables", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1; /* no br_netfilter */
+	if (read(fd, &on, 1) < 0) {
+		close(fd);
+		return -1;
+	}
+	return close(fd) < 0 ? -1 : on == '1';
+}
+
 /* nft list chains, one answer: does it drop by policy on the forward hook,
  * of the ip or inet family, which all that the host routes for the
  * containers passes? (So does what the bridge passes between them, where
@@ -513,4 +572,10 @@ int forwarded_traffic_dropped(void)
 	if (close(sock) < 0 || dumped < 0)
 		return -1;
 	return found;
+}
+
+int bridged_traffic_dropped(void)
+{
+	/* else no FORWARD chain sees what the bridge passes on */
+	return bridge_nf_call_iptables() == 1 ? forwarded_traffic_dropped() : 0;
 }

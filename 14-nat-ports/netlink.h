@@ -15,32 +15,19 @@
 
 int nl_open(void);
 
-/* A request being built: nl_start() writes its headers, nl_put() adds an
- * attribute, nl_end() closes one that holds others (netlink.c). */
-struct nl_request {
-	union {
-		struct nlmsghdr hdr; /* hdr.nlmsg_len: the bytes used so far */
-		char bytes[1024]; /* the family header and attributes follow hdr */
-	};
-	int too_long; /* an attribute did not fit: the request is not sent */
-};
-void nl_start(struct nl_request *req, int type, int flags, const void *family_header,
-	      size_t header_len);
-struct rtattr *nl_put(struct nl_request *req, int type, const void *payload, size_t len);
-void nl_end(struct nl_request *req, struct rtattr *nest);
-
-/* nf_tables takes changes only in a batch: batch_mark(BATCH_BEGIN), each
- * request batch_add()ed, then batch_send() adds BATCH_END and sends it all
- * at once. The kernel applies it all, or none, and says why. */
-struct batch {
-	_Alignas(struct nlmsghdr) char bytes[32768];
-	size_t len, last; /* the bytes used; where the last message starts */
-	__u32 seq;
-	int too_long; /* a request did not fit */
-};
-void batch_mark(struct batch *batch, int type);
-void batch_add(struct batch *batch, struct nl_request *req);
-int batch_send(int sock, struct batch *batch);
+/*
+ * nf_tables takes changes only in a batch, which netlink.c builds, one at a
+ * time: batch_begin(); then each message, batch_message() for its headers,
+ * batch_put() for each attribute (it returns the attribute, for one that
+ * holds others), batch_close() when what one holds is in; then
+ * batch_send(), which ends the batch and sends it all at once. The kernel
+ * applies it all, or none, and says why.
+ */
+void batch_begin(void);
+void batch_message(int type, int flags, const void *family_header, size_t header_len);
+struct rtattr *batch_put(int type, const void *payload, size_t len);
+void batch_close(struct rtattr *nest);
+int batch_send(int sock);
 
 /* ip link add HOST_END type veth peer name PEER netns PID */
 int add_veth_pair(int sock, const char *host_end, const char *peer, pid_t pid);
@@ -88,7 +75,12 @@ int get_alias(int sock, int ifindex, char *text, size_t size);
 
 /* 1 where one of the host's FORWARD chains, ip or inet family, drops by
  * policy, as docker's and ufw's do (nft list chains); 0 where none does; -1
- * when the chains cannot be read. */
+ * when the chains cannot be read. All the host routes passes them. */
 int forwarded_traffic_dropped(void);
+
+/* 1 where br_netfilter sends the IPv4 a bridge passes between its ports to
+ * those chains too (sysctl net.bridge.bridge-nf-call-iptables = 1), and one
+ * drops by policy: stage 13's question; 0 where not. */
+int bridged_traffic_dropped(void);
 
 #endif
