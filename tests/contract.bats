@@ -3,21 +3,33 @@
 # each stage in $STAGES (make sets it; by default every stage built).
 # The rows that differ from stage to stage are in that stage's own file.
 
+# shellcheck disable=SC2046 # $(net_of "$n"): words, split on purpose
 load helpers
 
+# Stages 13 on run in a network namespace of the test's, never the
+# machine's (helpers.bash, net_of): each run below that names a stage's
+# binary puts $(net_of "$n") before it.
 setup() {
 	setup_stage
 	[ -n "$(stages_under_test)" ] || fail "no stage is built: run make"
+	unshare --net sleep 100000 3>&- &
+	STAGE_NETNS=$!
+	wait_until netns_of_its_own "$STAGE_NETNS"
+	nsenter -t "$STAGE_NETNS" -n ip link set lo up
 }
 
 teardown() {
-	teardown_stage
+	local status=0
+	teardown_stage || status=$?
+	kill "$STAGE_NETNS" 2>/dev/null
+	wait "$STAGE_NETNS" 2>/dev/null || true
+	return "$status"
 }
 
 @test "every stage: the command's exit status is the stage's" {
 	for n in $(stages_under_test); do
 		for code in 0 3 255; do
-			run "$(stage_bin "$n")" -q sh -c "exit $code"
+			run $(net_of "$n") "$(stage_bin "$n")" -q sh -c "exit $code"
 			[ "$status" -eq "$code" ] || fail "stage$n: sh exited $code, the stage $status"
 		done
 	done
@@ -35,7 +47,7 @@ teardown() {
 
 @test "every stage: a missing command is 127 with one error line" {
 	for n in $(stages_under_test); do
-		capture "$(stage_bin "$n")" -q /no/such/command
+		capture $(net_of "$n") "$(stage_bin "$n")" -q /no/such/command
 		[ "$status" -eq 127 ] || fail "stage$n: exit $status, expected 127"
 		[[ $output == "stage$n: cannot run '/no/such/command': No such file or directory"* ]] ||
 			fail "stage$n printed: $output"
@@ -46,7 +58,7 @@ teardown() {
 # /etc/passwd: a file that is not executable, on the host and in a rootfs.
 @test "every stage: a command that cannot be executed is 126" {
 	for n in $(stages_under_test); do
-		run "$(stage_bin "$n")" -q /etc/passwd
+		run $(net_of "$n") "$(stage_bin "$n")" -q /etc/passwd
 		[ "$status" -eq 126 ] || fail "stage$n: exit $status, expected 126"
 		[[ $output == "stage$n: cannot run "*": Permission denied" ]] || fail "stage$n printed: $output"
 	done
@@ -54,7 +66,7 @@ teardown() {
 
 @test "every stage: a bad option prints the usage and exits 125" {
 	for n in $(stages_under_test); do
-		run "$(stage_bin "$n")" --no-such-option
+		run $(net_of "$n") "$(stage_bin "$n")" --no-such-option
 		[ "$status" -eq 125 ] || fail "stage$n: exit $status, expected 125"
 		[[ $output == *"usage: stage$n "* ]] || fail "stage$n printed no usage: $output"
 		[[ ${lines[0]} == "stage$n: "* ]] || fail "stage$n: the error does not name the stage: ${lines[0]}"
@@ -64,7 +76,7 @@ teardown() {
 @test "every stage: -h and --help print the usage on stdout and exit 0" {
 	for n in $(stages_under_test); do
 		for opt in -h --help; do
-			run sh -c '"$1" "$2" 2>/dev/null' sh "$(stage_bin "$n")" "$opt"
+			run $(net_of "$n") sh -c '"$1" "$2" 2>/dev/null' sh "$(stage_bin "$n")" "$opt"
 			[ "$status" -eq 0 ] || fail "stage$n $opt: exit $status"
 			[[ $output == "usage: stage$n "* ]] || fail "stage$n $opt printed: $output"
 		done
@@ -73,26 +85,26 @@ teardown() {
 
 @test "every stage: options stop at the command, which keeps its own" {
 	for n in $(stages_under_test); do
-		run "$(stage_bin "$n")" -q sh -c 'echo "$@"' sh -q -h
+		run $(net_of "$n") "$(stage_bin "$n")" -q sh -c 'echo "$@"' sh -q -h
 		[ "$status" -eq 0 ] && [ "$output" = "-q -h" ] || fail "stage$n: $status, $output"
 	done
 }
 
 @test "every stage: the default command is /bin/sh" {
 	for n in $(stages_under_test); do
-		run sh -c 'echo "echo \$((6 * 7))" | "$1" -q' sh "$(stage_bin "$n")"
+		run $(net_of "$n") sh -c 'echo "echo \$((6 * 7))" | "$1" -q' sh "$(stage_bin "$n")"
 		[ "$status" -eq 0 ] && [ "$output" = 42 ] || fail "stage$n: $status, $output"
 	done
 }
 
 @test "every stage: progress lines go to stderr, say who speaks, and -q silences them" {
 	for n in $(stages_under_test); do
-		run sh -c '"$1" true 2>&1 >/dev/null' sh "$(stage_bin "$n")"
+		run $(net_of "$n") sh -c '"$1" true 2>&1 >/dev/null' sh "$(stage_bin "$n")"
 		[ "$status" -eq 0 ] && [ -n "$output" ] || fail "stage$n: no progress lines"
 		while IFS= read -r line; do
 			[[ $line == parent:* || $line == child:* ]] || fail "stage$n: '$line' says not who speaks"
 		done <<<"$output"
-		run sh -c '"$1" -q true 2>&1' sh "$(stage_bin "$n")"
+		run $(net_of "$n") sh -c '"$1" -q true 2>&1' sh "$(stage_bin "$n")"
 		[ "$status" -eq 0 ] && [ -z "$output" ] || fail "stage$n -q still printed: $output"
 	done
 }
@@ -179,7 +191,7 @@ wait'
 	for n in $(stages_under_test); do cp "$(stage_bin "$n")" "$home/p/"; done
 	chown -hR 1000:1000 "$home"
 	for n in $(stages_under_test); do
-		run "$home/p/stage$n" -q sh -c 'echo inside'
+		run $(net_of "$n") "$home/p/stage$n" -q sh -c 'echo inside'
 		[ "$status" -eq 0 ] && [ "$output" = inside ] || fail "stage$n: exit $status: $output"
 	done
 }
@@ -196,8 +208,8 @@ wait'
 	for n in $(stages_under_test); do
 		# The path first: a $(...) after the & would be a child of the job's
 		# own, which has_child could take for the stage (as in start_stage).
-		bin=$(stage_bin "$n")
-		strace -f -qq -o /dev/null -e trace=prctl -e inject=prctl:delay_enter=60s \
+		bin=$(stage_bin "$n") net=$(net_of "$n")
+		$net strace -f -qq -o /dev/null -e trace=prctl -e inject=prctl:delay_enter=60s \
 			"$bin" -q echo ran >"$TEST_TMP/out" 2>&1 3>&- &
 		tracer=$!
 		wait_until has_child "$tracer"
@@ -220,7 +232,7 @@ wait'
 
 @test "every stage: SIGCHLD ignored by whoever started the stage does not hang it" {
 	for n in $(stages_under_test); do
-		run timeout 20 bash -c 'trap "" CHLD; exec "$1" -q sh -c "exit 5"' bash "$(stage_bin "$n")"
+		run $(net_of "$n") timeout 20 bash -c 'trap "" CHLD; exec "$1" -q sh -c "exit 5"' bash "$(stage_bin "$n")"
 		[ "$status" -eq 5 ] || fail "stage$n: exit $status (124: it hung), expected 5"
 	done
 }
@@ -232,7 +244,7 @@ wait'
 	for n in $(stages_under_test); do
 		rm -f "$TEST_TMP"/writes.*
 		# -ff: a file per process, so that no write is split into <unfinished ...>
-		strace -ff -qq -s 300 -e trace=write -o "$TEST_TMP/writes" "$(stage_bin "$n")" /etc/passwd 2>/dev/null || true
+		$(net_of "$n") strace -ff -qq -s 300 -e trace=write -o "$TEST_TMP/writes" "$(stage_bin "$n")" /etc/passwd 2>/dev/null || true
 		cat "$TEST_TMP"/writes.* >"$TEST_TMP/writes"
 		grep -q 'write(2, "parent: ' "$TEST_TMP/writes" || fail "stage$n: strace saw no progress line"
 		grep -q 'write(2, "stage'"$n"': cannot run' "$TEST_TMP/writes" || fail "stage$n: strace saw no error line"
@@ -248,7 +260,7 @@ wait'
 	require_script
 	for n in $(stages_under_test); do
 		output=$(printf 'echo "inside: $$"\nexit 3\n' |
-			timeout 20 script -qec "$(stage_bin "$n") -q; echo \"status: \$?\"; ps -o pgid=,tpgid= -p \$\$" /dev/null |
+			timeout 20 script -qec "$(net_of "$n") $(stage_bin "$n") -q; echo \"status: \$?\"; ps -o pgid=,tpgid= -p \$\$" /dev/null |
 			tr -d '\r')
 		[[ $output == *"status: 3"* ]] || fail "stage$n: $output"
 		[[ $output != *"Cannot set tty"* ]] || fail "stage$n: $output"
@@ -267,7 +279,7 @@ wait'
 	mkfifo "$TEST_TMP/keys"
 	for n in $(stages_under_test); do
 		: >"$TEST_TMP/out"
-		timeout 20 script -qfec "exec $(stage_bin "$n") sh -c 'trap \"echo got INT; exit 7\" INT; echo ready; while :; do sleep 0.05; done'" /dev/null \
+		timeout 20 script -qfec "exec $(net_of "$n") $(stage_bin "$n") sh -c 'trap \"echo got INT; exit 7\" INT; echo ready; while :; do sleep 0.05; done'" /dev/null \
 			<"$TEST_TMP/keys" >"$TEST_TMP/out" 2>&1 &
 		tracer=$!
 		exec 7>"$TEST_TMP/keys"

@@ -108,7 +108,7 @@ teardown_stage() {
 		for link in $(ip -o link show | awk -F': ' '{ print $2 }' | grep -oE '^stage(8|13|14)-[0-9]*|^stage1[34]br$'); do
 			ip link del "$link" 2>/dev/null || true
 		done
-		fail "the host's links, addresses or routes changed"
+		fail "the host's links, addresses, routes or forwarding changed"
 	fi
 	# A cgroup left by a stage (09 on) goes, its leaf first, and is reported.
 	extra=$(comm -13 <(echo "$HOST_CGROUPS") <(stage_cgroups))
@@ -160,6 +160,11 @@ make_host_netns() {
 	wait_until netns_of_its_own "$HOST_NS"
 	in_host ip link set lo up
 }
+# From stage 13 on, a stage makes a bridge, and from 14 it switches
+# forwarding on and adds rules: run in the machine's own network namespace,
+# it would change the host. $(net_of N): the words that run stage N in
+# STAGE_NETNS, a namespace of the test's (contract.bats), from 13 on.
+net_of() { if [ "$1" -ge 13 ] && [ -n "${STAGE_NETNS:-}" ]; then echo nsenter -t "$STAGE_NETNS" -n --; fi; }
 netns_of_its_own() { [ "$(readlink "/proc/$1/ns/net")" != "$(readlink /proc/self/ns/net)" ]; }
 in_host() { nsenter -t "$HOST_NS" -n -- "$@"; }
 
@@ -182,11 +187,12 @@ make_internet() {
 in_internet() { nsenter -t "$INTERNET_NS" -n -- "$@"; }
 
 # The host's links, addresses and routes, without counters or flags that
-# change on their own.
+# change on their own; and its forwarding, which stage 14 switches on.
 host_net() {
 	ip -o link show | awk -F': ' '{ print $2 }'
 	ip -o addr show | awk '{ print $2, $4 }'
 	ip route show
+	cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/conf/all/accept_redirects
 }
 
 # The cgroups a stage makes, stageN-PID, wherever in the hierarchies.
@@ -280,10 +286,12 @@ command_is() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]; }
 # The path is worked out first: a $(...) after the & would run in a child of
 # the job's own, which has_child could take for the container.
 start_stage() {
-	local bin
+	local bin net
 	bin=$(stage_bin "$1")
+	net=$(net_of "$1")
 	shift
-	env --default-signal=INT,QUIT "$bin" "$@" >"$TEST_TMP/out" 2>&1 3>&- &
+	# shellcheck disable=SC2086 # net_of's words
+	env --default-signal=INT,QUIT $net "$bin" "$@" >"$TEST_TMP/out" 2>&1 3>&- &
 	STAGE_PID=$!
 	wait_until has_child "$STAGE_PID"
 	CHILD=$(first_child_of "$STAGE_PID")
