@@ -39,8 +39,8 @@
 /*
  * The bridge, our docker0, on a subnet (bridge.h): address 1 is the
  * gateway's, on the bridge; address N is container N's eth0, whose host end
- * is stage14-N, and its table of rules ip stage14-N. The kernel refuses a
- * second link of a name (EEXIST), so the name is the address's lock, as in 08.
+ * is stage14-N. The kernel refuses a second link of a name (EEXIST), so the
+ * name is the address's lock, as in 08.
  */
 #define BRIDGE_NAME "stage14br"
 #define HOST_END_NAME "stage14-%hu"
@@ -403,22 +403,22 @@ static void copy_host_resolv_conf(void)
 	static const char *const paths[] = { "/etc/resolv.conf",
 					     "/run/systemd/resolve/resolv.conf" };
 	char line[256], address[64];
-	int skipped = 1, kept = 0, server;
+	int kept = 0, server;
 	size_t used;
 	FILE *file;
 
-	for (int i = 0; i < 2 && skipped; i++) {
+	for (int i = 0; i < 2 && !kept; i++) {
 		file = fopen(paths[i], "re");
 		if (!file && errno != ENOENT)
 			die("child: read %s", paths[i]);
 		if (!file)
 			break;
-		for (used = 0, skipped = kept = 0; fgets(line, sizeof(line), file);) {
+		for (used = 0; fgets(line, sizeof(line), file);) {
 			server = sscanf(line, " nameserver %63s", address) == 1;
 			/* IPv6's too: the container has no way out for it */
-			if (server && (strncmp(address, "127.", 4) == 0 || strchr(address, ':'))) {
-				skipped = 1;
-			} else if (used + strlen(line) < sizeof(resolv_conf)) {
+			if (server && (strncmp(address, "127.", 4) == 0 || strchr(address, ':')))
+				continue;
+			if (used + strlen(line) < sizeof(resolv_conf)) {
 				used += (size_t)sprintf(resolv_conf + used, "%s", line);
 				kept += server;
 			}
@@ -427,8 +427,10 @@ static void copy_host_resolv_conf(void)
 		if (fclose(file) != 0)
 			die("child: read %s", paths[i]);
 	}
-	if (!kept)
-		warn("no nameserver of the host's that the container can reach: it has none");
+	if (!kept) {
+		resolv_conf[0] = '\0'; /* the image's file, then, if it has one */
+		say("child: no nameserver of the host's that the container can reach");
+	}
 }
 
 /*
@@ -846,7 +848,7 @@ static const char *hint_for_nft(int err)
 	const char *hint = NULL;
 
 	if (err == ENOENT)
-		hint = "the kernel lacks one: sudo modprobe nft_chain_nat nft_masq nft_fib_ipv4";
+		hint = "the kernel lacks one: sudo modprobe nft_chain_nat nft_nat nft_masq nft_fib_ipv4";
 	else if (err == EOPNOTSUPP || err == EPROTONOSUPPORT)
 		hint = "no nf_tables here, or a kernel before 5.12, whose tables no socket owns";
 	else if (err == EEXIST)
@@ -863,7 +865,7 @@ static const char *hint_for_nft(int err)
 static void publish(struct container *c, pid_t child, int n)
 {
 	struct in_addr address = address_on(c->subnet, n);
-	char table[IFNAMSIZ];
+	char table[sizeof("stage14-") + NAME_MAX_LEN];
 
 	for (int i = 0; i < c->port_count; i++) {
 		struct sockaddr_in any = { .sin_family = AF_INET,
@@ -876,7 +878,7 @@ static void publish(struct container *c, pid_t child, int n)
 				     errno == EADDRINUSE ? "a program or a container has it"
 							 : NULL);
 	}
-	snprintf(table, sizeof(table), HOST_END_NAME, (unsigned short)n);
+	snprintf(table, sizeof(table), "stage14-%s", c->name); /* its name's, free until we end */
 	nat = nft_open();
 	if (nat < 0 || add_nat_table(nat, table, BRIDGE_NAME, address, c->ports, c->port_count) < 0)
 		die_in_setup(child, "parent: add our table of nf_tables rules",

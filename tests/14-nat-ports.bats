@@ -76,20 +76,35 @@ serve_the_internet() {
 listens() { nsenter -t "$1" -n ss -ltnH "sport = :$2" | grep -q .; }
 fetch() { "$@" timeout 10 "$ROOTFS_DIR/bin/busybox" wget -q -O - "$url"; } # url=... fetch [in_...]
 
+# Masquerade goes by the link a packet came in by: root inside may give eth0
+# an address of its choosing (198.51.100.5, TEST-NET-2), and that too leaves
+# as the host's; the internet counts what reaches it from each. (rp_filter
+# off, or the host drops it first: it has no route back to that address,
+# and so no answer comes back either.)
 @test "stage14: from inside, the internet answers a ping and a TCP connection, and sees the host's address, not the container's" {
 	serve_the_internet
 	run in_host "$STAGE" -q -r "$ROOTFS_DIR" sh -c \
 		'ping -c 1 -W 5 192.0.2.2 >/dev/null && timeout 10 wget -q -O - http://192.0.2.2/cgi-bin/from'
 	[ "$status" -eq 0 ] || fail "exit $status: $output"
-	same "$output" 192.0.2.1
+	same "${lines[-1]}" 192.0.2.1
+	in_host sh -c 'for f in /proc/sys/net/ipv4/conf/*/rp_filter; do echo 0 >"$f"; done'
+	in_internet nft 'add table ip seen; add chain ip seen in { type filter hook input priority 0; }
+		add rule ip seen in ip saddr 198.51.100.5 counter; add rule ip seen in icmp type echo-request ip saddr 192.0.2.1 counter'
+	run in_host "$STAGE" -q -r "$ROOTFS_DIR" sh -c 'ip addr add 198.51.100.5/32 dev eth0 && ping -c 1 -W 1 -I 198.51.100.5 192.0.2.2'
+	[[ $output == *"1 packets transmitted"* ]] || fail "no ping sent: $output"
+	same "$(in_internet nft list table ip seen | grep -o 'packets [0-9]*' | cut -d' ' -f2 | xargs)" "0 1"
 }
 
+# Only what is for the host is sent in: the host's own request to the
+# internet's port 80, the container's -p 80 too, still reaches the internet.
 @test "stage14: a server in the container answers on -p 8080:80 from the internet and from the host itself" {
-	start_named web -p 8080:80 -- sh -c "$SERVE"
+	serve_the_internet
+	start_named web -p 8080:80 -p 80:80 -- sh -c "$SERVE"
 	wait_until listens "$(first_child_of "${PID_OF[web]}")" 80
 	url=http://192.0.2.1:8080/ && same "$(fetch in_internet)" "hello from inside"
 	url=http://192.0.2.1:8080/ && same "$(fetch in_host)" "hello from inside"
 	url=http://10.13.13.1:8080/ && same "$(fetch in_host)" "hello from inside"
+	url=http://192.0.2.2/cgi-bin/from && same "$(fetch in_host)" 192.0.2.1
 	stop_named web
 	url=http://192.0.2.1:8080/ && ! fetch in_internet 2>/dev/null || fail "answered after the container left"
 }
@@ -97,7 +112,7 @@ fetch() { "$@" timeout 10 "$ROOTFS_DIR/bin/busybox" wget -q -O - "$url"; } # url
 @test "stage14: nft list ruleset shows the container's rules while it runs, and nothing of them after, even after kill -9 and the next start" {
 	start_named c1 -p 8080:80 -p 5353:53/udp
 	ruleset >"$TEST_TMP/rules"
-	for rule in 'table ip stage14-2' 'flags owner' 'iifname "stage14br" oifname != "stage14br" masquerade' \
+	for rule in 'table ip stage14-c1' 'flags owner' 'iifname "stage14br" oifname != "stage14br" masquerade' \
 		'iifname != "stage14br" fib daddr type local tcp dport 8080 dnat to 10.13.13.2:80' \
 		'ip daddr != 127.0.0.0/8 fib daddr type local udp dport 5353 dnat to 10.13.13.2:53'; do
 		grep -qF "$rule" "$TEST_TMP/rules" || fail "no '$rule' in: $(cat "$TEST_TMP/rules")"
@@ -163,13 +178,14 @@ fetch() { "$@" timeout 10 "$ROOTFS_DIR/bin/busybox" wget -q -O - "$url"; } # url
 # /run of its own (a tmpfs: the stage's lock file is made there too).
 @test "stage14: /etc/resolv.conf inside is the host's, with systemd-resolved's servers for 127.0.0.53, and the image's is unchanged" {
 	image_before=$(ls -l "$ROOTFS_DIR/etc")
-	resolv() { # HOST_FILE [RESOLVED_FILE]
+	resolv() { # HOST_FILE [RESOLVED_FILE [OPTION, in place of -q]]
 		printf "$1" >"$TEST_TMP/host"
 		printf "${2:-}" >"$TEST_TMP/resolved"
-		in_host unshare -m sh -c 'mount --bind "$1/host" /etc/resolv.conf && mount -t tmpfs tmpfs /run &&
-			mkdir -p /run/systemd/resolve && if [ -s "$1/resolved" ]; then cp "$1/resolved" /run/systemd/resolve/resolv.conf; fi &&
-			umask 077 && exec "$2" -q -r "$3" sh -c "stat -c %a /etc /etc/resolv.conf; cat /etc/resolv.conf"' \
-			sh "$TEST_TMP" "$STAGE" "$ROOTFS_DIR" 2>&1
+		in_host unshare -m sh -c 'mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/resolve &&
+			if [ -s "$1/resolved" ]; then cp "$1/resolved" /run/systemd/resolve/resolv.conf; fi &&
+			to=$(realpath -m /etc/resolv.conf) && mkdir -p "${to%/*}" && touch "$to" && mount --bind "$1/host" "$to" &&
+			umask 077 && exec "$2" ${4:--q} -r "$3" sh -c "stat -c %a /etc /etc/resolv.conf; cat /etc/resolv.conf"' \
+			sh "$TEST_TMP" "$STAGE" "$ROOTFS_DIR" "${3:-}" 2>&1
 	}
 	# /etc 755 and the file 644, whatever the umask: programs inside that are
 	# not root read it.
@@ -179,9 +195,12 @@ fetch() { "$@" timeout 10 "$ROOTFS_DIR/bin/busybox" wget -q -O - "$url"; } # url
 	# No systemd-resolved's file: the host's, less its loopback server, and
 	# an IPv6 one, which the container has no way to.
 	same "$(resolv 'nameserver 127.0.0.1\nnameserver 2001:db8::53\nnameserver 192.0.2.56\n')" "$(printf '755\n644\nnameserver 192.0.2.56')"
+	# An IPv6 one left out does not send it to systemd-resolved's file.
+	same "$(resolv 'nameserver 2001:db8::53\nnameserver 192.0.2.57\n' 'nameserver 192.0.2.58\n')" "$(printf '755\n644\nnameserver 192.0.2.57')"
 	# None left: said, and the image's file (none here) is left as it is.
-	same "$(resolv 'nameserver 127.0.0.1\n' | head -n 1)" \
-		"stage14: no nameserver of the host's that the container can reach: it has none"
+	resolv 'nameserver 127.0.0.1\noptions edns0\n' '' --name=none >"$TEST_TMP/none" || true
+	grep -qx "child: no nameserver of the host's that the container can reach" "$TEST_TMP/none" || fail "$(cat "$TEST_TMP/none")"
+	grep -q "can't stat '/etc/resolv.conf'" "$TEST_TMP/none" || fail "a file was written: $(cat "$TEST_TMP/none")"
 	same "$(ls -l "$ROOTFS_DIR/etc")" "$image_before"
 }
 
