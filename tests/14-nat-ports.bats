@@ -181,9 +181,12 @@ fetch() { "$@" timeout 10 "$ROOTFS_DIR/bin/busybox" wget -q -O - "$url"; } # url
 	resolv() { # HOST_FILE [RESOLVED_FILE [OPTION, in place of -q]]
 		printf "$1" >"$TEST_TMP/host"
 		printf "${2:-}" >"$TEST_TMP/resolved"
-		in_host unshare -m sh -c 'mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/resolve &&
-			if [ -s "$1/resolved" ]; then cp "$1/resolved" /run/systemd/resolve/resolv.conf; fi &&
-			to=$(realpath -m /etc/resolv.conf) && mkdir -p "${to%/*}" && touch "$to" && mount --bind "$1/host" "$to" &&
+		# Read first: TEST_TMP may be under /run (make vmtest's TMPDIR).
+		in_host unshare -m sh -c 'host=$(cat "$1/host") && resolved=$(cat "$1/resolved") &&
+			to=$(realpath -m /etc/resolv.conf) && mount -t tmpfs tmpfs /run &&
+			mkdir -p /run/systemd/resolve "${to%/*}" && printf "%s\n" "$host" >/run/host &&
+			if [ -n "$resolved" ]; then printf "%s\n" "$resolved" >/run/systemd/resolve/resolv.conf; fi &&
+			touch "$to" && mount --bind /run/host "$to" &&
 			umask 077 && exec "$2" ${4:--q} -r "$3" sh -c "stat -c %a /etc /etc/resolv.conf; cat /etc/resolv.conf"' \
 			sh "$TEST_TMP" "$STAGE" "$ROOTFS_DIR" "${3:-}" 2>&1
 	}
