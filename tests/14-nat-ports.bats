@@ -56,19 +56,12 @@ no_ports() { [ -z "$(in_host bridge link show)" ]; } # the dead ones' go at the 
 only_lo_and_wan() { [ "$(in_host ip -o link show | awk -F': ' '{ print $2 }' | cut -d@ -f1 | xargs)" = "lo wan" ]; }
 no_rule_of_ours() { ! ruleset | grep -q stage14; }
 
-# The internet's web server, whose /cgi-bin/from says who asked: httpd
-# listens on IPv6 too, and gives an IPv4 peer as [::ffff:192.0.2.1].
-# (busybox 1.35's wget crashes on an answer with no Content-Length, and on
-# -T: hence the length here, and timeout for -T.)
+# The internet's web server, whose /cgi-bin/from says who asked (tools/
+# from.cgi, tools/internet's too). busybox 1.35's wget crashes on -T: hence
+# timeout.
 serve_the_internet() {
 	mkdir -p "$TEST_TMP/www/cgi-bin"
-	cat >"$TEST_TMP/www/cgi-bin/from" <<-'EOF'
-		#!/bin/sh
-		from=${REMOTE_ADDR#[[]::ffff:}
-		from=${from%]}
-		printf 'Content-Type: text/plain\r\nContent-Length: %s\r\n\r\n%s\n' $((${#from} + 1)) "$from"
-	EOF
-	chmod 755 "$TEST_TMP/www/cgi-bin/from"
+	cp "$ROOT/tools/from.cgi" "$TEST_TMP/www/cgi-bin/from"
 	nsenter -t "$INTERNET_NS" -n -- "$ROOTFS_DIR/bin/busybox" httpd -f -p 80 -h "$TEST_TMP/www" 3>&- &
 	MORE_STAGES="$MORE_STAGES $!"
 	wait_until listens "$INTERNET_NS" 80
