@@ -14,7 +14,7 @@ expected() { # n probe
 	local n=$1 sudo user=no
 	case $2 in
 	kmsg | network) sudo=$([ "$n" -lt 7 ] && echo yes || echo no) ;;
-	sysctl) sudo=yes ;;
+	sysctl) sudo=$([ "$n" -lt 15 ] && echo yes || echo no) ;;
 	rootfs) sudo=$([ "$n" -lt 10 ] && echo yes || echo no) ;;
 	memory) sudo=$([ "$n" -lt 9 ] && echo - || echo no) user=- ;;
 	esac
