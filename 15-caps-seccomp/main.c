@@ -729,7 +729,7 @@ static void confine(struct container *c)
 	if (seccomp_install() < 0)
 		die("child: install the seccomp filter");
 	say("child: capabilities %llx, no_new_privs, a seccomp filter of %d instructions", c->caps,
-	    seccomp_length());
+	    seccomp_program().len);
 }
 
 /* Its cgroups as it sees them, its leaf at the top: cgroup2 on the rootfs's

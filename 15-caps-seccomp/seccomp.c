@@ -80,7 +80,9 @@ static int at;
  * next one (the first is never jumped to); BPF counts them from the next. */
 static void put(__u16 code, __u32 k, int yes, int no)
 {
-	program[at] = (struct sock_filter){ code, yes ? yes - at - 1 : 0, no ? no - at - 1 : 0, k };
+	if (at < LENGTH)
+		program[at] = (struct sock_filter){ code, yes ? yes - at - 1 : 0,
+						    no ? no - at - 1 : 0, k };
 	at++;
 }
 
@@ -89,7 +91,7 @@ static void put(__u16 code, __u32 k, int yes, int no)
 #define LOAD BPF_LD | BPF_W | BPF_ABS
 #define FIELD(name) offsetof(struct seccomp_data, name)
 
-static void write_program(void)
+struct sock_fprog seccomp_program(void)
 {
 	at = 0;
 	/* The architecture first: the same number is another call on another.
@@ -127,21 +129,14 @@ static void write_program(void)
 	put(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM, 0, 0);
 	put(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS, 0, 0);
 	put(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS, 0, 0);
-}
-
-int seccomp_length(void)
-{
-	return LENGTH;
+	/* Not as many as the parts' places above say: none, which the kernel
+	 * refuses (EINVAL). */
+	return (struct sock_fprog){ .len = at == LENGTH ? LENGTH : 0, .filter = program };
 }
 
 int seccomp_install(void)
 {
-	struct sock_fprog filter = { .len = LENGTH, .filter = program };
+	struct sock_fprog filter = seccomp_program();
 
-	write_program();
-	if (at != LENGTH) { /* the parts' places above are wrong */
-		errno = EINVAL;
-		return -1;
-	}
 	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &filter);
 }

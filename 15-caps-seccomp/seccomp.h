@@ -6,9 +6,12 @@
 #ifndef SECCOMP_H
 #define SECCOMP_H
 
-/* The program's length, in instructions: far below the kernel's 4096
- * (BPF_MAXINSNS), and run in full only by the calls it lets through. */
-int seccomp_length(void);
+#include <linux/filter.h>
+
+/* The program, written out: its instructions and their number, 47, far
+ * below the kernel's 4096 (BPF_MAXINSNS). A call it lets through runs
+ * most of them. */
+struct sock_fprog seccomp_program(void);
 
 /*
  * Install it on the calling thread, for good: what we exec inherits it,

@@ -105,7 +105,7 @@ teardown_stage() {
 	fi
 	# A link left on the host (a stage 8 veth end) goes; and is reported.
 	if [ "$(host_net)" != "$HOST_NET" ]; then
-		for link in $(ip -o link show | awk -F': ' '{ print $2 }' | grep -oE '^stage(8|13|14)-[0-9]*|^stage1[34]br$'); do
+		for link in $(ip -o link show | awk -F': ' '{ print $2 }' | grep -oE '^stage(8|1[3-9])-[0-9]*|^stage1[3-9]br$'); do
 			ip link del "$link" 2>/dev/null || true
 		done
 		fail "the host's links, addresses, routes or forwarding changed"
