@@ -147,7 +147,7 @@ enum { OPT_CAP_ADD = 400, OPT_CAP_DROP, OPT_SECURITY_OPT };
  * "--cap-drop ALL --cap-add NET_RAW" keeps NET_RAW alone. */
 static unsigned long long caps_kept(unsigned long long add, unsigned long long drop)
 {
-	unsigned long long caps = add & ALL_CAPS ? ~0ULL : DOCKER_CAPS;
+	unsigned long long caps = (add & ALL_CAPS) ? ~0ULL : DOCKER_CAPS;
 
 	if (drop & ALL_CAPS)
 		caps = 0;
@@ -1291,7 +1291,7 @@ static void join_namespaces(struct container *c, int proc)
 static void read_confinement(struct container *c, int proc)
 {
 	char status[4096], *caps, *seccomp;
-	int fd = openat(proc, "status", O_RDONLY | O_CLOEXEC), mode;
+	int fd = openat(proc, "status", O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd < 0 ? -1 : read(fd, status, sizeof(status) - 1);
 
 	if (n < 0 || close(fd) < 0)
@@ -1299,10 +1299,10 @@ static void read_confinement(struct container *c, int proc)
 	status[n] = '\0';
 	caps = strstr(status, "\nCapBnd:");
 	seccomp = strstr(status, "\nSeccomp:");
-	if (!caps || sscanf(caps, " CapBnd: %llx", &c->caps) != 1 || !seccomp ||
-	    sscanf(seccomp, " Seccomp: %d", &mode) != 1)
+	if (!caps || !seccomp)
 		die_hint("a kernel before 3.8", "exec: read %s's CapBnd and Seccomp", c->exec);
-	c->unconfined = mode != SECCOMP_MODE_FILTER;
+	c->caps = strtoull(caps + strlen("\nCapBnd:"), NULL, 16);
+	c->unconfined = strtol(seccomp + strlen("\nSeccomp:"), NULL, 10) != SECCOMP_MODE_FILTER;
 }
 
 /*

@@ -88,7 +88,7 @@ static void put(__u16 code, __u32 k, int yes, int no)
 
 /* A 32-bit load from the struct; an argument's low half is first on x86-64,
  * the little-endian machine this filter is for (it kills every other). */
-#define LOAD BPF_LD | BPF_W | BPF_ABS
+#define LOAD (BPF_LD | BPF_W | BPF_ABS)
 #define FIELD(name) offsetof(struct seccomp_data, name)
 
 struct sock_fprog seccomp_program(void)

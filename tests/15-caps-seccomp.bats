@@ -143,7 +143,7 @@ proc refused"
 	local pid
 	for who in sudo user; do
 		for opts in "--cap-drop NET_RAW" "--security-opt seccomp=unconfined"; do
-			# shellcheck disable=SC2086 # the options' words
+			# shellcheck disable=SC2086,SC2046 # the options' words
 			nsenter -t "$HOST_NS" -n -- bash -c 'cd "$0" && exec "$@"' "$TEST_TMP" \
 				$([ $who = sudo ] || echo setpriv --reuid=65534 --regid=65534 --clear-groups) \
 				./stage15 -q -r rootfs --name c $opts sh -c 'trap "exit 0" TERM; sleep 1000 & wait' \
