@@ -1,10 +1,9 @@
 /*
- * Stage 15: root inside, cut down as docker cuts it. Once its mounts are
- * made, the child keeps docker's 14 capabilities and drops the rest from
- * every set, bounding set first; no_new_privs; then a seccomp filter, BPF
- * written by hand (seccomp.c), last before the exec. /proc's knobs are
- * read-only and its secrets masked, which root inside can no longer undo.
- * exec NAME gives the joined command the same.
+ * Stage 15: root inside, cut down as docker cuts it. After its last mount
+ * the child keeps docker's 14 capabilities, bounding set first, sets
+ * no_new_privs, and installs a seccomp filter, BPF written by hand
+ * (seccomp.c). /proc's knobs are read-only, its secrets masked, for good.
+ * exec NAME confines what it runs the same.
  *
  * Mirrors: 001_0455fe89acfab686.txt's "(needs root privileges (or
  *          appropriate capabilities))", which no article goes on to.
@@ -120,8 +119,7 @@ static void usage(FILE *out)
 		"      --name NAME       its name, for exec (default: -n's NAME, else our pid)\n"
 		"  -p, --publish HOST:PORT[/tcp|udp]  what reaches the host's port HOST goes\n"
 		"                        to the container's PORT (default tcp); repeatable\n"
-		"      --cap-add CAP     keep capability CAP too (CHOWN or CAP_CHOWN; ALL)\n"
-		"      --cap-drop CAP    drop it (ALL: every one); repeatable, as --cap-add\n"
+		"      --cap-add/--cap-drop CAP  keep or drop capability CAP too (CHOWN, ALL)\n"
 		"      --security-opt seccomp=unconfined  no seccomp filter, to compare\n"
 		"  -q, --quiet           no progress lines on stderr\n"
 		"  -h, --help            show this help\n",
@@ -133,25 +131,22 @@ enum { OPT_CHROOT = 256, OPT_NET, OPT_MEMORY, OPT_PIDS, OPT_CPUS, OPT_KEEP, OPT_
 enum { OPT_IP = 300, OPT_SUBNET };
 enum { OPT_CAP_ADD = 400, OPT_CAP_DROP, OPT_SECURITY_OPT };
 
-/*
- * Docker's default set (moby's oci/caps/defaults.go): what root inside
- * keeps, enough for a distribution's usual work - files' owners and modes,
- * users, ping, ports below 1024. CapBnd a80425fb in /proc/self/status.
- */
+/* Docker's default set (moby's oci/caps/defaults.go), enough for files'
+ * owners and modes, users, ping, ports below 1024: CapBnd a80425fb. */
 #define CAP(name) (1ULL << CAP_##name)
 #define DOCKER_CAPS                                                                                \
 	(CAP(CHOWN) | CAP(DAC_OVERRIDE) | CAP(FSETID) | CAP(FOWNER) | CAP(MKNOD) | CAP(NET_RAW) |  \
 	 CAP(SETGID) | CAP(SETUID) | CAP(SETFCAP) | CAP(SETPCAP) | CAP(NET_BIND_SERVICE) |         \
 	 CAP(SYS_CHROOT) | CAP(KILL) | CAP(AUDIT_WRITE))
-/* Docker's order: ALL first, then the drops, then the adds, so that
- * "--cap-drop ALL --cap-add NET_RAW" keeps NET_RAW alone. */
+/* moby's TweakCapabilities: --cap-add ALL keeps all but the drops; else --cap-drop
+ * ALL keeps the adds alone; else docker's set, less the drops, plus the adds. */
 static unsigned long long caps_kept(unsigned long long add, unsigned long long drop)
 {
-	unsigned long long caps = (add & ALL_CAPS) ? ~0ULL : DOCKER_CAPS;
-
+	if (add & ALL_CAPS)
+		return ~drop;
 	if (drop & ALL_CAPS)
-		caps = 0;
-	return (caps & ~drop) | (add & ~ALL_CAPS);
+		return add;
+	return (DOCKER_CAPS & ~drop) | add;
 }
 
 /* "+" stops at the first non-option, so the command keeps its own flags. */
@@ -665,28 +660,36 @@ static void protect_proc(void)
 	const unsigned long locked = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	struct stat st;
 
-	for (size_t i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++)
-		if (mount(read_only[i], read_only[i], NULL, MS_BIND | MS_REC, NULL) < 0
-			    ? errno != ENOENT
-			    : mount(NULL, read_only[i], NULL, MS_REMOUNT | MS_BIND | locked, NULL) <
-				      0)
-			die("child: make %s read-only", read_only[i]);
-	for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++)
-		if (stat(masked[i], &st) < 0 ? errno != ENOENT
-		    : S_ISDIR(st.st_mode)    ? mount("tmpfs", masked[i], "tmpfs", locked, NULL) < 0
-					  : mount("/dev/null", masked[i], NULL, MS_BIND, NULL) < 0)
-			die("child: mask %s", masked[i]);
+	for (size_t i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++) {
+		const char *path = read_only[i];
+		int bound = mount(path, path, NULL, MS_BIND | MS_REC, NULL);
+
+		if ((bound < 0 && errno != ENOENT) ||
+		    (bound == 0 &&
+		     mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | locked, NULL) < 0))
+			die("child: make %s read-only", path);
+	}
+	for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
+		const char *path = masked[i];
+		int found = stat(path, &st);
+
+		if ((found < 0 && errno != ENOENT) ||
+		    (found == 0 &&
+		     (S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", locked, NULL)
+					  : mount("/dev/null", path, NULL, MS_BIND, NULL)) < 0))
+			die("child: mask %s", path);
+	}
 }
 
 /*
  * Root's capabilities are its rights over the namespaces its user namespace
- * owns. The bounding set is what an exec may give back: the kernel hands
- * root every capability in it, and those in the inheritable set, at each
- * exec (capabilities(7), "root"). So it goes first, while we still hold
- * CAP_SETPCAP to drop from it; then the ambient set; then capset() leaves
- * the effective and permitted sets the kept ones, the inheritable empty (as
- * runc does since CVE-2022-24769). The kernel's capabilities end where
- * PR_CAPBSET_READ says EINVAL.
+ * owns. At each exec the kernel gives root back every one of the bounding
+ * and inheritable sets (capabilities(7), "root") unless no_new_privs holds
+ * it to the permitted set: two locks, and docker sets only the first. So the
+ * bounding set goes first, while we hold CAP_SETPCAP to drop from it; then
+ * the ambient set; then capset() leaves the effective and permitted sets the
+ * kept ones, the inheritable empty (runc's since CVE-2022-24769). The
+ * kernel's last capability is where PR_CAPBSET_READ says EINVAL.
  */
 static unsigned long long drop_capabilities(unsigned long long keep)
 {

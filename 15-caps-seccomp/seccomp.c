@@ -21,7 +21,7 @@
 /* Refused with EPERM: what reaches past the container's namespaces into the
  * kernel's own state, or swaps its mounts, which are the container's walls. */
 static const int denied[] = {
-	/* the keyrings, not namespaced: another container's keys, the host's */
+	/* the kernel's keyrings, whose keys go by uid: under sudo, root's */
 	SYS_keyctl,
 	SYS_add_key,
 	SYS_request_key,

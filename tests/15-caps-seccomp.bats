@@ -177,6 +177,9 @@ proc refused"
 	last=$(cat /proc/sys/kernel/cap_last_cap)
 	as sudo --cap-add ALL --cap-drop SYS_ADMIN -- grep CapBnd /proc/self/status
 	same "$(tr -s '\t' ' ' <<<"$output")" "CapBnd: $(printf '%016x' $(((1 << (last + 1)) - 1 - (1 << 21))))"
+	# docker's: ALL among the adds wins over ALL among the drops
+	as sudo --cap-add ALL --cap-drop ALL -- grep CapBnd /proc/self/status
+	same "$(tr -s '\t' ' ' <<<"$output")" "CapBnd: $(printf '%016x' $(((1 << (last + 1)) - 1)))"
 	as sudo --cap-add NO_SUCH -- true
 	[ "$status" -eq 125 ] || fail "exit $status"
 	grep -qx "stage15: no capability is named NO_SUCH: see capabilities(7)" "$TEST_TMP/err" ||
