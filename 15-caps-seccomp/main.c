@@ -697,7 +697,7 @@ static unsigned long long drop_capabilities(unsigned long long keep)
 	unsigned long long known = 0;
 	int cap;
 
-	for (cap = 0; prctl(PR_CAPBSET_READ, cap) >= 0; cap++) {
+	for (cap = 0; cap < 64 && prctl(PR_CAPBSET_READ, cap) >= 0; cap++) {
 		known |= 1ULL << cap;
 		if (!(keep & 1ULL << cap) && prctl(PR_CAPBSET_DROP, cap) < 0)
 			die("child: drop capability %d from the bounding set", cap);
@@ -722,17 +722,17 @@ static unsigned long long drop_capabilities(unsigned long long keep)
  */
 static void confine(struct container *c)
 {
-	c->caps = drop_capabilities(c->caps);
+	/* --chroot leaves the host's mounts below: a chroot() more is the way out (06) */
+	c->caps = drop_capabilities(c->caps & ~(c->use_chroot ? CAP(SYS_CHROOT) : 0));
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die("child: prctl(PR_SET_NO_NEW_PRIVS)");
-	if (c->unconfined) {
+	if (c->unconfined)
 		say("child: capabilities %llx, no_new_privs, no seccomp filter", c->caps);
-		return;
-	}
-	if (seccomp_install() < 0)
+	else if (seccomp_install() < 0)
 		die("child: install the seccomp filter");
-	say("child: capabilities %llx, no_new_privs, a seccomp filter of %d instructions", c->caps,
-	    seccomp_program().len);
+	else
+		say("child: capabilities %llx, no_new_privs, a seccomp filter of %d instructions",
+		    c->caps, seccomp_program().len);
 }
 
 /* Its cgroups as it sees them, its leaf at the top: cgroup2 on the rootfs's
@@ -1302,6 +1302,7 @@ static void read_confinement(struct container *c, int proc)
 	status[n] = '\0';
 	caps = strstr(status, "\nCapBnd:");
 	seccomp = strstr(status, "\nSeccomp:");
+	errno = ENODATA; /* what die_hint() says if either is missing */
 	if (!caps || !seccomp)
 		die_hint("a kernel before 3.8", "exec: read %s's CapBnd and Seccomp", c->exec);
 	c->caps = strtoull(caps + strlen("\nCapBnd:"), NULL, 16);

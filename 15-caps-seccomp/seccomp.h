@@ -8,7 +8,7 @@
 
 #include <linux/filter.h>
 
-/* The program, written out: its instructions and their number, 47, far
+/* The program, written out: its instructions and their number, 48, far
  * below the kernel's 4096 (BPF_MAXINSNS). A call it lets through runs
  * most of them. */
 struct sock_fprog seccomp_program(void);
