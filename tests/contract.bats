@@ -2,6 +2,8 @@
 # What every stage promises (../shared/CONTRACT.md, "Running"), checked for
 # each stage in $STAGES (make sets it; by default every stage built).
 # The rows that differ from stage to stage are in that stage's own file.
+# A test tagged kernel-free proves the stage's own logic, the same on every
+# kernel: make vmtest leaves it out (--filter-tags '!kernel-free').
 
 # shellcheck disable=SC2046 # $(net_of "$n"): words, split on purpose
 load helpers
@@ -26,6 +28,7 @@ teardown() {
 	return "$status"
 }
 
+# bats test_tags=kernel-free
 @test "every stage: the command's exit status is the stage's" {
 	for n in $(stages_under_test); do
 		for code in 0 3 255; do
@@ -35,6 +38,7 @@ teardown() {
 	done
 }
 
+# bats test_tags=kernel-free
 @test "every stage: a first process killed by signal N makes the stage exit 128+N" {
 	for n in $(stages_under_test); do
 		start_stage "$n" -q sleep 1000
@@ -45,6 +49,7 @@ teardown() {
 	done
 }
 
+# bats test_tags=kernel-free
 @test "every stage: a missing command is 127 with one error line" {
 	for n in $(stages_under_test); do
 		capture $(net_of "$n") "$(stage_bin "$n")" -q /no/such/command
@@ -56,6 +61,7 @@ teardown() {
 }
 
 # /etc/passwd: a file that is not executable, on the host and in a rootfs.
+# bats test_tags=kernel-free
 @test "every stage: a command that cannot be executed is 126" {
 	for n in $(stages_under_test); do
 		run $(net_of "$n") "$(stage_bin "$n")" -q /etc/passwd
@@ -64,6 +70,7 @@ teardown() {
 	done
 }
 
+# bats test_tags=kernel-free
 @test "every stage: a bad option prints the usage and exits 125" {
 	for n in $(stages_under_test); do
 		run $(net_of "$n") "$(stage_bin "$n")" --no-such-option
@@ -73,6 +80,7 @@ teardown() {
 	done
 }
 
+# bats test_tags=kernel-free
 @test "every stage: -h and --help print the usage on stdout and exit 0" {
 	for n in $(stages_under_test); do
 		for opt in -h --help; do
@@ -83,6 +91,7 @@ teardown() {
 	done
 }
 
+# bats test_tags=kernel-free
 @test "every stage: options stop at the command, which keeps its own" {
 	for n in $(stages_under_test); do
 		run $(net_of "$n") "$(stage_bin "$n")" -q sh -c 'echo "$@"' sh -q -h
@@ -90,6 +99,7 @@ teardown() {
 	done
 }
 
+# bats test_tags=kernel-free
 @test "every stage: the default command is /bin/sh" {
 	for n in $(stages_under_test); do
 		run $(net_of "$n") sh -c 'echo "echo \$((6 * 7))" | "$1" -q' sh "$(stage_bin "$n")"
@@ -97,6 +107,7 @@ teardown() {
 	done
 }
 
+# bats test_tags=kernel-free
 @test "every stage: progress lines go to stderr, say who speaks, and -q silences them" {
 	for n in $(stages_under_test); do
 		run $(net_of "$n") sh -c '"$1" true 2>&1 >/dev/null' sh "$(stage_bin "$n")"
@@ -239,6 +250,7 @@ wait'
 
 # Parent and child write to the same stderr: a line in two writes can be cut
 # in half by the other's.
+# bats test_tags=kernel-free
 @test "every stage: each line on stderr is a single write" {
 	require_strace
 	for n in $(stages_under_test); do
