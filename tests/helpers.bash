@@ -163,8 +163,11 @@ make_host_netns() {
 # From stage 13 on, a stage makes a bridge, and from 14 it switches
 # forwarding on and adds rules: run in the machine's own network namespace,
 # it would change the host. $(net_of N): the words that run stage N in
-# STAGE_NETNS, a namespace of the test's (contract.bats), from 13 on.
-net_of() { if [ "$1" -ge 13 ] && [ -n "${STAGE_NETNS:-}" ]; then echo nsenter -t "$STAGE_NETNS" -n --; fi; }
+# STAGE_NETNS_N, a namespace of the test's for stage N (contract.bats), from 13 on.
+net_of() {
+	local netns="STAGE_NETNS_$1"
+	if [ "$1" -ge 13 ] && [ -n "${!netns:-}" ]; then echo nsenter -t "${!netns}" -n --; fi
+}
 netns_of_its_own() { [ "$(readlink "/proc/$1/ns/net")" != "$(readlink /proc/self/ns/net)" ]; }
 in_host() { nsenter -t "$HOST_NS" -n -- "$@"; }
 
