@@ -14,6 +14,7 @@ load helpers
 # with kill -9 leaves its bridge, on a subnet of bridge.c's three, until its
 # own next start; four stages' would leave the fourth none.
 setup() {
+	local n
 	setup_stage
 	[ -n "$(stages_under_test)" ] || fail "no stage is built: run make"
 	STAGE_NETNS_ALL=
@@ -28,7 +29,7 @@ setup() {
 }
 
 teardown() {
-	local status=0
+	local status=0 pid
 	teardown_stage || status=$?
 	for pid in $STAGE_NETNS_ALL; do
 		kill "$pid" 2>/dev/null
