@@ -127,10 +127,14 @@ bench: all
 	tools/bench $(RUNS)
 
 # Rerun every command in the docs' console blocks and keep what they print
-# now (as root). tests/docs.bats fails when a doc no longer matches.
+# now (as root), then copy them into the Chinese pages (docs/zhsync).
+# tests/docs.bats fails when a doc no longer matches.
 docs: all
 	@for doc in docs/[0-9]*.md; do \
 		docs/transcribe "$$doc" >"$$doc.new" && mv "$$doc.new" "$$doc" || { rm -f "$$doc.new"; exit 1; }; \
+	done
+	@for doc in docs/zh/[0-9]*.md; do \
+		docs/zhsync copy "$$doc" >"$$doc.new" && mv "$$doc.new" "$$doc" || { rm -f "$$doc.new"; exit 1; }; \
 	done
 
 clean:
@@ -138,6 +142,7 @@ clean:
 	$(if $(wildcard rootfs/etc/stage-rootfs),rm -rf rootfs)
 
 help:
+	@echo "Start at README.md, then docs/README.md (in Chinese: docs/zh/README.md, 中文版)"
 	@echo "make                  build every stage (./stage1 ... ./stage$(lastword $(STAGES)))"
 	@echo "make stage N=4        build ./stage4 (also: make stage4, make stage 4)"
 	@echo "make doctor           can this machine run every stage? (sudo make doctor)"
@@ -155,7 +160,7 @@ help:
 	@echo "make soak             every stage 200 times, 8 on also 20 at once: nothing left"
 	@echo "make check            make test, mutate, sanitize, lint and soak"
 	@echo "make bench            time every stage against unshare(1) (RUNS=200), as root"
-	@echo "make docs             rerun the transcripts in docs/ (as root)"
+	@echo "make docs             rerun the transcripts in docs/ and docs/zh/ (as root)"
 	@echo "make clean            remove what the build made"
 	@echo "make CC=clang         build with clang instead of cc"
 	@echo "Variables: N=stage number, ROOTFS, CC, CFLAGS, BATS, BATS_FLAGS (e.g. --tap)"

@@ -133,3 +133,44 @@ errata_problems() {
 	problems=$(errata_problems "$stale")
 	[[ $problems == *"main.c:$((line + 1)) does not hold"* ]] || fail "the link moved onto die() was taken as good: $problems"
 }
+
+# docs/zh: the same facts in Chinese for the articles' readers. Each page
+# names the version of its English page it follows, has its transcripts and
+# patch byte for byte, and links only to code lines its English page links to
+# (docs/zhsync).
+@test "docs/zh: every page has a Chinese page that follows its English page as it is now" {
+	problems=$("$ROOT/docs/zhsync" check) || fail "$problems"
+	[ "$(ls "$ROOT"/docs/zh/*.md | wc -l)" -ge "$(ls "$ROOT"/docs/*.md | wc -l)" ] || fail "pages missing"
+}
+
+# The check can fail, and says which page: an English page changed after its
+# Chinese page was written, a transcript edited in a Chinese page (which make
+# docs puts back), a link to a code line the English page does not point at,
+# a Chinese page missing.
+@test "docs/zh: an English page moved on, or a Chinese page's transcript or code link changed, is caught by name" {
+	stale=$(mktemp -d)
+	cp -r "$ROOT/docs/." "$stale"
+	echo "One more sentence." >>"$stale/05-mount-proc.md"
+	awk '!done && prev ~ /^\$ / && $0 !~ /^\$ / && $0 != "```" { $0 = $0 " stale"; done = 1 }
+	     { print; prev = $0 }' "$ROOT/docs/zh/02-uts.md" >"$stale/zh/02-uts.md"
+	echo "[main.c](../../07-user-map/main.c#L99999)" >>"$stale/zh/07-user-map.md"
+	rm "$stale/zh/09-cgroup-limits.md"
+	problems=$(ZHSYNC_DOCS=$stale "$ROOT/docs/zhsync" check) && fail "nothing was found"
+	# what make docs does: the English page's transcripts, copied back
+	ZHSYNC_DOCS=$stale "$ROOT/docs/zhsync" copy "$stale/zh/02-uts.md" | cmp -s - "$ROOT/docs/zh/02-uts.md" ||
+		fail "docs/zhsync copy did not bring 02's transcripts back"
+	rm -rf "$stale"
+	[[ $problems == *"zh/05-mount-proc.md follows an older 05-mount-proc.md"* ]] || fail "05 not stale: $problems"
+	[[ $problems == *"zh/02-uts.md: its transcripts or its patch differ"* ]] || fail "02's transcript: $problems"
+	[[ $problems == *"zh/07-user-map.md links to ../../07-user-map/main.c#L99999, which 07-user-map.md does not"* ]] || fail "07's link: $problems"
+	[[ $problems == *"zh/09-cgroup-limits.md is missing"* ]] || fail "09 missing: $problems"
+	[ "$(wc -l <<<"$problems")" -eq 4 ] || fail "more than the four: $problems"
+}
+
+@test "docs/zh: the README's first lines and make help lead to the Chinese pages" {
+	head -n 5 "$ROOT/README.md" | grep -q '(docs/zh/README.md)' || fail "README.md's first lines do not link docs/zh/README.md"
+	grep -q 'make stage N=4 && sudo ./stage4' "$ROOT/docs/zh/README.md" || fail "docs/zh/README.md lacks the first command"
+	grep -q 'sudo make test' "$ROOT/docs/zh/README.md" || fail "docs/zh/README.md lacks the second"
+	help=$(make -s -C "$ROOT" help)
+	[[ $help == *docs/README.md* && $help == *docs/zh/README.md* ]] || fail "make help: $help"
+}
