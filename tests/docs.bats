@@ -13,7 +13,7 @@ setup() {
 	for n in $(stages_under_test); do require_stage "$n"; done
 }
 
-teardown() { rm -f "${stale:-}"; }
+teardown() { rm -rf "${stale:-}"; } # a file, or (docs/zh) a copy of docs/
 
 normalized() { sed -E -e 's/\\x[0-9a-f]{2}/\\xN/g' -e 's/0x[0-9a-f]+/0xN/g' -e 's/[0-9]+/N/g' -e 's/ +/ /g' | sort; }
 
@@ -159,7 +159,6 @@ errata_problems() {
 	# what make docs does: the English page's transcripts, copied back
 	ZHSYNC_DOCS=$stale "$ROOT/docs/zhsync" copy "$stale/zh/02-uts.md" | cmp -s - "$ROOT/docs/zh/02-uts.md" ||
 		fail "docs/zhsync copy did not bring 02's transcripts back"
-	rm -rf "$stale"
 	[[ $problems == *"zh/05-mount-proc.md follows an older 05-mount-proc.md"* ]] || fail "05 not stale: $problems"
 	[[ $problems == *"zh/02-uts.md: its transcripts or its patch differ"* ]] || fail "02's transcript: $problems"
 	[[ $problems == *"zh/07-user-map.md links to ../../07-user-map/main.c#L99999, which 07-user-map.md does not"* ]] || fail "07's link: $problems"
